@@ -1,0 +1,28 @@
+//! rcraft turns a web app into an OCI image ("rock") from a `rockcraft.yaml`, the way Canonical's
+//! Rockcraft does, but without LXD, a VM or a daemon, and with reproducible digests.
+//!
+//! Data flows through the modules in this order:
+//!
+//! ```text
+//! rockcraft.yaml --project::load--> Project          (yaml tree, profiles::expand, schema)
+//!   --lifecycle::run--> prime dir + files primed per part  (pull/build/stage/prime, nil + dump)
+//!   --pack--> one layer per part + user/pebble/metadata layers
+//!   --oci::{layer,image,archive}--> NAME_VERSION_PLATFORM.rock  (OCI archive, written atomically)
+//! ```
+//!
+//! * [`project`]: the project file, its schema and Rockcraft's error messages.
+//! * [`profiles`]: framework extensions (`flask-framework`, ...) as data, merged into the project.
+//! * [`init`]: `rcraft init` templates.
+//! * [`lifecycle`]: parts, their steps, filters and override scripts.
+//! * [`oci`]: deterministic layers, image config/manifest, and the `.rock` archive.
+//! * [`pack`]: the façade that runs the whole pipeline.
+//! * [`cli`]: argument parsing and the commands (args -> settings -> library call).
+
+pub mod cli;
+pub mod init;
+pub mod lifecycle;
+pub mod oci;
+pub mod pack;
+pub mod printer;
+pub mod profiles;
+pub mod project;

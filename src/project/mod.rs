@@ -1,0 +1,146 @@
+//! The project file: `rockcraft.yaml` read, expanded and validated into a [`Project`].
+//!
+//! Pipeline: the file's text is parsed into a position-aware tree ([`yaml::Node`]), the
+//! `extensions` it lists are expanded by [`crate::profiles`], and [`schema`] validates the result
+//! against Rockcraft's schema, collecting every problem as a [`diag::Diagnostic`]. Rockcraft's
+//! error wording is kept; rcraft adds `file:line:column`, the field path and hints.
+
+pub mod diag;
+pub mod model;
+pub mod pebble;
+pub mod schema;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use model::*;
+
+/// The project file name; Rockcraft accepts no other.
+pub const PROJECT_FILE: &str = "rockcraft.yaml";
+
+/// Why a project could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// No `rockcraft.yaml` in the directory.
+    #[error("cannot find `{}`: no such file\n  hint: run `rcraft init` to create one, or run rcraft from the project directory", .0.display())]
+    NotFound(PathBuf),
+    /// The file could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not UTF-8 text (binary garbage, wrong encoding).
+    #[error("cannot read `{}`: the file is not valid UTF-8 text (byte {offset})", path.display())]
+    NotText {
+        /// The file.
+        path: PathBuf,
+        /// Offset of the first invalid byte.
+        offset: usize,
+    },
+    /// The YAML itself is malformed.
+    #[error("cannot parse `{file}`: {}{message}", position(*span))]
+    Syntax {
+        /// File name as shown to the user.
+        file: String,
+        /// Parser message.
+        message: String,
+        /// Position.
+        span: yaml::Span,
+    },
+    /// The YAML is well-formed but does not match the schema.
+    #[error("Bad {file} content:\n{}", diagnostics.render(file))]
+    Invalid {
+        /// File name as shown to the user.
+        file: String,
+        /// Every problem found.
+        diagnostics: Diagnostics,
+    },
+}
+
+fn position(span: yaml::Span) -> String {
+    if span.is_known() {
+        format!("line {}, column {}: ", span.line, span.column)
+    } else {
+        String::new()
+    }
+}
+
+/// A loaded project plus the warnings to show the user (e.g. deprecated spellings).
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The validated project.
+    pub project: Project,
+    /// Warnings, already worded for display.
+    pub warnings: Vec<String>,
+}
+
+/// Reads `rockcraft.yaml` from `project_dir`, expands its extensions and validates it.
+pub fn load(project_dir: &Path) -> Result<Loaded, ProjectError> {
+    let path = project_dir.join(PROJECT_FILE);
+    let text = read_text(&path)?;
+    load_str(&text, project_dir)
+}
+
+/// Reads the project file's text, with clear errors for missing and non-text files.
+pub fn read_text(path: &Path) -> Result<String, ProjectError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ProjectError::NotFound(path.to_path_buf()));
+        }
+        Err(source) => {
+            return Err(ProjectError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    String::from_utf8(bytes).map_err(|e| ProjectError::NotText {
+        path: path.to_path_buf(),
+        offset: e.utf8_error().valid_up_to(),
+    })
+}
+
+/// Parses the YAML text of a project file into its node tree.
+pub fn parse_str(text: &str) -> Result<yaml::Node, ProjectError> {
+    if text.contains('\0') {
+        let offset = text.find('\0').unwrap_or(0);
+        let line = text[..offset].matches('\n').count() as u32 + 1;
+        return Err(ProjectError::Syntax {
+            file: PROJECT_FILE.to_string(),
+            message: "the file contains a NUL byte: it is binary, not YAML".to_string(),
+            span: yaml::Span { line, column: 1 },
+        });
+    }
+    yaml::parse(text).map_err(|e| ProjectError::Syntax {
+        file: PROJECT_FILE.to_string(),
+        message: e.message,
+        span: e.span,
+    })
+}
+
+/// Loads a project from its text (the file's directory is used for extension checks and
+/// sources).
+pub fn load_str(text: &str, project_dir: &Path) -> Result<Loaded, ProjectError> {
+    let mut doc = parse_str(text)?;
+    let mut warnings = Vec::new();
+    schema::normalise(&mut doc, &mut warnings);
+    let extensions = crate::profiles::expand(&mut doc, project_dir).map_err(|diagnostics| {
+        ProjectError::Invalid {
+            file: PROJECT_FILE.to_string(),
+            diagnostics,
+        }
+    })?;
+    let mut project =
+        schema::validate(&doc, project_dir).map_err(|diagnostics| ProjectError::Invalid {
+            file: PROJECT_FILE.to_string(),
+            diagnostics,
+        })?;
+    project.extensions = extensions;
+    Ok(Loaded { project, warnings })
+}
