@@ -1,6 +1,175 @@
-//! Command-line interface. (Stub.)
+//! Command-line interface: clap arguments, one file per command, and exit codes.
+//!
+//! Each command follows uv's split: clap args (here) -> resolved settings (in the command's
+//! file) -> a library call. Errors are classified once, in [`exit_code`]: problems the user can
+//! fix (bad project file, failing override script, ...) exit 1, an `init` that would overwrite
+//! files exits 73 (`EX_CANTCREAT`, as Rockcraft), usage errors exit 2 (clap), and anything
+//! else is an internal error (70, `EX_SOFTWARE`).
+
+mod extensions;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::printer::{Printer, Verbosity};
+
+/// Build OCI images ("rocks") from rockcraft.yaml, without a daemon or VM.
+#[derive(Debug, Parser)]
+#[command(name = "rcraft", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Show detail: commands run, script output, digests.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    verbose: bool,
+    /// Print only results and errors (for CI logs).
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Set the verbosity level by name (Rockcraft's spelling).
+    #[arg(long, global = true, value_enum, conflicts_with_all = ["verbose", "quiet"])]
+    verbosity: Option<VerbosityArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum VerbosityArg {
+    Quiet,
+    Brief,
+    Verbose,
+    Debug,
+    Trace,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a rockcraft.yaml in a directory from a profile.
+    Init(InitArgs),
+    /// Build the rock: run the parts lifecycle and write NAME_VERSION_PLATFORM.rock.
+    Pack(PackArgs),
+    /// List the available extensions (framework profiles).
+    #[command(alias = "extensions")]
+    ListExtensions,
+    /// Print the project file with its extensions expanded.
+    ExpandExtensions,
+}
+
+/// Arguments of `rcraft init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to initialise (default: the current directory).
+    pub dir: Option<PathBuf>,
+    /// The rock's name (default: the directory's name, or `my-rock-name` if that is not a valid name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The profile to use.
+    #[arg(long, default_value = "simple")]
+    pub profile: String,
+}
+
+/// Arguments of `rcraft pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// Directory to write the .rock into (default: the current directory).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Build only this platform (a label under `platforms`).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Build only for this target architecture.
+    #[arg(long, conflicts_with = "platform")]
+    pub build_for: Option<String>,
+    /// Project directory (default: the current directory).
+    #[arg(long, default_value = ".")]
+    pub project_dir: PathBuf,
+}
 
 /// Entry point of the `rcraft` binary.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new(verbosity(&cli.global));
+    match run(cli.command, &printer) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = exit_code(&err);
+            let prefix = if code == INTERNAL { "internal error: " } else { "" };
+            eprintln!("{prefix}{}", render(&err));
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn verbosity(args: &GlobalArgs) -> Verbosity {
+    match args.verbosity {
+        Some(VerbosityArg::Quiet) => Verbosity::Quiet,
+        Some(VerbosityArg::Brief) => Verbosity::Normal,
+        Some(VerbosityArg::Verbose | VerbosityArg::Debug | VerbosityArg::Trace) => {
+            Verbosity::Verbose
+        }
+        None if args.quiet => Verbosity::Quiet,
+        None if args.verbose => Verbosity::Verbose,
+        None => Verbosity::Normal,
+    }
+}
+
+fn run(command: Command, printer: &Printer) -> anyhow::Result<()> {
+    match command {
+        Command::Init(args) => init(args, printer),
+        Command::Pack(args) => pack(args, printer),
+        Command::ListExtensions => extensions::list(printer),
+        Command::ExpandExtensions => extensions::expand(printer),
+    }
+}
+
+fn init(args: InitArgs, printer: &Printer) -> anyhow::Result<()> {
+    let _ = (args, printer);
+    anyhow::bail!("not implemented yet")
+}
+
+fn pack(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
+    let _ = (args, printer);
+    anyhow::bail!("not implemented yet")
+}
+
+/// Exit code for problems the user can fix.
+pub const USER: u8 = 1;
+/// Exit code for an `init` that would overwrite files (`EX_CANTCREAT`).
+pub const CANT_CREATE: u8 = 73;
+/// Exit code for bugs and unexpected failures (`EX_SOFTWARE`).
+pub const INTERNAL: u8 = 70;
+
+/// Marks an error as the user's to fix (exit code 1) when it has no typed cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Classifies an error: user, can't-create or internal.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.downcast_ref::<crate::project::ProjectError>().is_some()
+            || cause.downcast_ref::<UserError>().is_some()
+        {
+            return USER;
+        }
+    }
+    INTERNAL
+}
+
+/// Renders an error with its chain of causes, one per line.
+fn render(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(&format!("\n  caused by: {text}"));
+        }
+    }
+    out
 }

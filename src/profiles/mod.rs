@@ -10,3 +10,18 @@ pub fn expand(doc: &mut Node, project_dir: &Path) -> Result<Vec<String>, Diagnos
     let _ = (doc, project_dir);
     Ok(Vec::new())
 }
+
+/// A profile as listed by `rcraft list-extensions`.
+pub struct ExtensionInfo {
+    /// Name.
+    pub name: &'static str,
+    /// Supported bases.
+    pub bases: Vec<&'static str>,
+    /// Needs ROCKCRAFT_ENABLE_EXPERIMENTAL_EXTENSIONS.
+    pub experimental: bool,
+}
+
+/// The available profiles.
+pub fn list() -> Vec<ExtensionInfo> {
+    Vec::new()
+}

@@ -6,6 +6,8 @@
 //! error wording is kept; rcraft adds `file:line:column`, the field path and hints.
 
 pub mod diag;
+pub mod fields;
+pub mod parts;
 pub mod model;
 pub mod pebble;
 pub mod schema;
