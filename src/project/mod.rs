@@ -37,7 +37,7 @@ pub enum ProjectError {
         source: std::io::Error,
     },
     /// The file is not UTF-8 text (binary garbage, wrong encoding).
-    #[error("cannot read `{}`: the file is not valid UTF-8 text (byte {offset})", path.display())]
+    #[error("cannot read `{}`: it is not UTF-8 text (invalid byte at offset {offset}); is it a binary file?", path.display())]
     NotText {
         /// The file.
         path: PathBuf,
@@ -45,7 +45,7 @@ pub enum ProjectError {
         offset: usize,
     },
     /// The YAML itself is malformed.
-    #[error("cannot parse `{file}`: {}{message}", position(*span))]
+    #[error("cannot parse `{file}`{}: {message}\n  hint: check the indentation and quoting there; YAML uses spaces, not tabs", position(*span))]
     Syntax {
         /// File name as shown to the user.
         file: String,
@@ -66,7 +66,7 @@ pub enum ProjectError {
 
 fn position(span: yaml::Span) -> String {
     if span.is_known() {
-        format!("line {}, column {}: ", span.line, span.column)
+        format!(" at line {}, column {}", span.line, span.column)
     } else {
         String::new()
     }
@@ -102,6 +102,12 @@ pub fn read_text(path: &Path) -> Result<String, ProjectError> {
             });
         }
     };
+    if let Some(offset) = bytes.iter().position(|b| *b == 0) {
+        return Err(ProjectError::NotText {
+            path: path.to_path_buf(),
+            offset,
+        });
+    }
     String::from_utf8(bytes).map_err(|e| ProjectError::NotText {
         path: path.to_path_buf(),
         offset: e.utf8_error().valid_up_to(),

@@ -9,6 +9,9 @@
 //! Nodes made by rcraft itself (profile expansion) carry [`Span::GENERATED`].
 
 use std::fmt;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -302,13 +305,15 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 /// serde-saphyr renders a source snippet and position into its `Display`; keep the first line
 /// (the message itself) since rcraft prints its own position.
 fn clean_parser_message(message: &str) -> String {
+    static POSITION: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(error: )?line \d+ column \d+: ").expect("valid regex"));
     let first = message.lines().next().unwrap_or(message).trim();
-    // Drop a trailing " at line X column Y" that duplicates our own position.
-    let cut = first
-        .find(" at line ")
-        .map(|i| &first[..i])
-        .unwrap_or(first);
-    cut.trim_start_matches("error: ").to_string()
+    let first = POSITION.replace(first, "");
+    let first = first
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or(&first);
+    first.to_string()
 }
 
 /// The value part of a node, deserialised through serde so that children can be `Spanned`.

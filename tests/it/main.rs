@@ -1,1 +1,11 @@
-//! Integration tests.
+//! rcraft's integration tests: one binary, one module per area.
+//!
+//! They run the real `rcraft` binary (`CARGO_BIN_EXE_rcraft`) in temporary directories and
+//! assert what a user sees: exit codes, messages with positions, files written, and images that
+//! real tools (umoci, skopeo, podman) accept. A missing tool fails the test with a message
+//! naming it; nothing is skipped silently.
+
+mod common;
+
+// `rockcraft.yaml` loading: the table of bad files, warnings, positions.
+mod project;
