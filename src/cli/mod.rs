@@ -99,7 +99,11 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let code = exit_code(&err);
-            let prefix = if code == INTERNAL { "internal error: " } else { "" };
+            let prefix = if code == INTERNAL {
+                "internal error: "
+            } else {
+                ""
+            };
             eprintln!("{prefix}{}", render(&err));
             ExitCode::from(code)
         }
@@ -153,7 +157,9 @@ pub struct UserError(pub String);
 /// Classifies an error: user, can't-create or internal.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.downcast_ref::<crate::project::ProjectError>().is_some()
+        if cause
+            .downcast_ref::<crate::project::ProjectError>()
+            .is_some()
             || cause.downcast_ref::<UserError>().is_some()
         {
             return USER;

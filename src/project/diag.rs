@@ -114,7 +114,10 @@ impl fmt::Display for Diagnostics {
 }
 
 /// "did you mean" for an unknown name among `candidates` (Jaro-Winkler, like cargo).
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))

@@ -7,8 +7,8 @@
 
 pub mod diag;
 pub mod fields;
-pub mod parts;
 pub mod model;
+pub mod parts;
 pub mod pebble;
 pub mod schema;
 pub mod yaml;
@@ -151,4 +151,59 @@ pub fn load_str(text: &str, project_dir: &Path) -> Result<Loaded, ProjectError> 
         })?;
     project.extensions = extensions;
     Ok(Loaded { project, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEEDS: &[&str] = &[
+        "name: hello\nversion: '0.1'\nsummary: s\ndescription: d\nbase: bare\nbuild-base: ubuntu@24.04\nplatforms:\n  amd64:\nparts:\n  a:\n    plugin: dump\n    source: .\n    organize: {x: y/}\n    permissions: [{path: y, owner: 1, group: 1, mode: '755'}]\nservices:\n  web:\n    override: replace\n    command: /bin/web [ --port 80 ]\n    after: [db]\n    backoff-delay: 1s\nchecks:\n  up:\n    override: replace\n    http: {url: 'http://localhost/'}\nextensions: [flask-framework]\n",
+        "name: x\nplatforms: {foo: {build-on: [amd64], build-for: amd64}}\nentrypoint-service: web\nenvironment: {A: b}\nrun-user: _daemon_\n",
+    ];
+
+    /// A tiny deterministic generator (xorshift) so the test needs no extra crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// No input makes loading panic: mutate valid files byte- and token-wise and load them.
+    #[test]
+    fn mutated_project_files_never_panic() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tokens = [
+            "[", "]", "{", "}", ":", "- ", "\n", "  ", "'", "\"", "&a ", "*a", "!!str ", "~",
+            "null", "1e999", "-1", "0x10", "[ ]", "#", "|", ">", "? ", ",", "\t", "\u{feff}", "é",
+        ];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for i in 0..3000 {
+            let seed = SEEDS[i % SEEDS.len()];
+            let mut text: Vec<u8> = seed.as_bytes().to_vec();
+            for _ in 0..1 + rng.below(4) {
+                let pos = rng.below(text.len());
+                match rng.below(3) {
+                    0 => {
+                        let t = tokens[rng.below(tokens.len())].as_bytes();
+                        text.splice(pos..pos, t.iter().copied());
+                    }
+                    1 => {
+                        let end = (pos + rng.below(12)).min(text.len());
+                        text.drain(pos..end);
+                    }
+                    _ => text[pos] = (rng.next() & 0x7f) as u8,
+                }
+            }
+            let text = String::from_utf8_lossy(&text);
+            let _ = load_str(&text, dir.path());
+        }
+    }
 }

@@ -72,7 +72,10 @@ impl Project {
 
     /// Looks a service up by name.
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+        self.services
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
     }
 }
 

@@ -47,14 +47,21 @@ pub const PLUGINS: &[(&str, &[&str])] = &[
     ("dump", &[]),
     (
         "python",
-        &["python-requirements", "python-constraints", "python-packages"],
+        &[
+            "python-requirements",
+            "python-constraints",
+            "python-packages",
+        ],
     ),
     ("go", &["go-buildtags", "go-generate"]),
     ("npm", &["npm-include-node", "npm-node-version"]),
     ("make", &["make-parameters"]),
     (
         "autotools",
-        &["autotools-configure-parameters", "autotools-bootstrap-parameters"],
+        &[
+            "autotools-configure-parameters",
+            "autotools-bootstrap-parameters",
+        ],
     ),
     ("cmake", &["cmake-parameters", "cmake-generator"]),
     ("meson", &["meson-parameters"]),
@@ -72,10 +79,33 @@ pub const PLUGINS: &[(&str, &[&str])] = &[
         ],
     ),
     ("maven", &["maven-parameters", "maven-use-wrapper"]),
-    ("gradle", &["gradle-task", "gradle-init-script", "gradle-parameters", "gradle-use-wrapper"]),
-    ("jlink", &["jlink-java-version", "jlink-jars", "jlink-extra-modules", "jlink-multi-release"]),
+    (
+        "gradle",
+        &[
+            "gradle-task",
+            "gradle-init-script",
+            "gradle-parameters",
+            "gradle-use-wrapper",
+        ],
+    ),
+    (
+        "jlink",
+        &[
+            "jlink-java-version",
+            "jlink-jars",
+            "jlink-extra-modules",
+            "jlink-multi-release",
+        ],
+    ),
     ("uv", &["uv-extras", "uv-groups", "uv-no-default-groups"]),
-    ("poetry", &["poetry-with", "poetry-export-extra-args", "poetry-pip-extra-args"]),
+    (
+        "poetry",
+        &[
+            "poetry-with",
+            "poetry-export-extra-args",
+            "poetry-pip-extra-args",
+        ],
+    ),
 ];
 
 /// Validates the `parts` mapping (file order kept).
@@ -87,7 +117,11 @@ pub fn parts(node: &Node, base: Option<&Base>, diags: &mut Diagnostics) -> Vec<(
     for (key, value) in all.entries {
         let path = join("parts", &key.name);
         if key.name.trim().is_empty() {
-            diags.push(Diagnostic::new(&path, key.span, "part names cannot be empty"));
+            diags.push(Diagnostic::new(
+                &path,
+                key.span,
+                "part names cannot be empty",
+            ));
             continue;
         }
         if let Some(part) = part(&path, &key.name, value, base, diags) {
@@ -98,7 +132,13 @@ pub fn parts(node: &Node, base: Option<&Base>, diags: &mut Diagnostics) -> Vec<(
     out
 }
 
-fn part(path: &str, name: &str, node: &Node, base: Option<&Base>, diags: &mut Diagnostics) -> Option<Part> {
+fn part(
+    path: &str,
+    name: &str,
+    node: &Node,
+    base: Option<&Base>,
+    diags: &mut Diagnostics,
+) -> Option<Part> {
     let f = Fields::of(path, node, diags)?;
     let plugin = f.str("plugin", diags);
     let plugin_keys: &[&str] = match &plugin {
@@ -106,7 +146,11 @@ fn part(path: &str, name: &str, node: &Node, base: Option<&Base>, diags: &mut Di
             Some((_, keys)) => keys,
             None => {
                 if let Some(node) = f.get("plugin") {
-                    let mut d = Diagnostic::at(f.path_of("plugin"), node, format!("plugin not registered: '{p}'"));
+                    let mut d = Diagnostic::at(
+                        f.path_of("plugin"),
+                        node,
+                        format!("plugin not registered: '{p}'"),
+                    );
                     if let Some(h) = did_you_mean(p, PLUGINS.iter().map(|(n, _)| *n)) {
                         d = d.with_hint(h);
                     }
@@ -139,10 +183,13 @@ fn part(path: &str, name: &str, node: &Node, base: Option<&Base>, diags: &mut Di
         .iter()
         .filter_map(|k| f.get(k).map(|n| (k.to_string(), n.to_json())))
         .collect();
-    for k in ["source-depth"] {
-        f.uint(k, diags);
-    }
-    for k in ["source-checksum", "source-branch", "source-tag", "source-commit"] {
+    f.uint("source-depth", diags);
+    for k in [
+        "source-checksum",
+        "source-branch",
+        "source-tag",
+        "source-commit",
+    ] {
         f.str(k, diags);
     }
     f.str_list("build-attributes", diags);
@@ -155,7 +202,9 @@ fn part(path: &str, name: &str, node: &Node, base: Option<&Base>, diags: &mut Di
         source: f.str("source", diags),
         source_type: f.choice(
             "source-type",
-            &["local", "git", "tar", "zip", "deb", "rpm", "7z", "file", "snap"],
+            &[
+                "local", "git", "tar", "zip", "deb", "rpm", "7z", "file", "snap",
+            ],
             diags,
         ),
         source_subdir: f.str("source-subdir", diags),
@@ -241,7 +290,11 @@ fn permissions(f: &Fields, diags: &mut Diagnostics) -> Vec<Permission> {
         if let (Some(m), Some(n)) = (&mode, p.get("mode"))
             && u32::from_str_radix(m, 8).map_or(true, |v| v > 0o7777)
         {
-            diags.push(Diagnostic::at(p.path_of("mode"), n, "mode must be an octal number such as \"755\""));
+            diags.push(Diagnostic::at(
+                p.path_of("mode"),
+                n,
+                "mode must be an octal number such as \"755\"",
+            ));
         }
         out.push(Permission {
             path: p
@@ -266,7 +319,9 @@ fn after_references(parts: &[(String, Part)], node: &Node, diags: &mut Diagnosti
                 let mut d = Diagnostic::new(
                     format!("parts.{name}.after"),
                     span_of(name),
-                    format!("A part named '{dep}' is listed in 'after' for part '{name}' but is not defined."),
+                    format!(
+                        "A part named '{dep}' is listed in 'after' for part '{name}' but is not defined."
+                    ),
                 );
                 if let Some(h) = did_you_mean(dep, names.iter().copied()) {
                     d = d.with_hint(h);
@@ -307,7 +362,10 @@ fn after_references(parts: &[(String, Part)], node: &Node, diags: &mut Diagnosti
             diags.push(Diagnostic::new(
                 format!("parts.{}.after", chain[0]),
                 span_of(chain[0]),
-                format!("A circular dependency chain was detected: {}", chain.join(" -> ")),
+                format!(
+                    "A circular dependency chain was detected: {}",
+                    chain.join(" -> ")
+                ),
             ));
             break;
         }

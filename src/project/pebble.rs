@@ -35,7 +35,15 @@ const SERVICE_KEYS: &[&str] = &[
 ];
 
 const CHECK_KEYS: &[&str] = &[
-    "override", "level", "startup", "period", "timeout", "threshold", "http", "tcp", "exec",
+    "override",
+    "level",
+    "startup",
+    "period",
+    "timeout",
+    "threshold",
+    "http",
+    "tcp",
+    "exec",
 ];
 
 const ACTIONS_SUCCESS: &[&str] = &["restart", "shutdown", "failure-shutdown", "ignore"];
@@ -139,7 +147,10 @@ fn override_of(fields: &Fields, diags: &mut Diagnostics) -> Option<Override> {
         fields.missing("override", diags);
         return None;
     }
-    match fields.choice("override", &["merge", "replace"], diags)?.as_str() {
+    match fields
+        .choice("override", &["merge", "replace"], diags)?
+        .as_str()
+    {
         "merge" => Some(Override::Merge),
         _ => Some(Override::Replace),
     }
@@ -424,7 +435,9 @@ pub fn cross_check(
                 diags.push(Diagnostic::new(
                     format!("services.{name}.on-check-failure"),
                     span,
-                    format!("service {name:?} has on-check-failure action for unknown check {check:?}"),
+                    format!(
+                        "service {name:?} has on-check-failure action for unknown check {check:?}"
+                    ),
                 ));
             }
         }

@@ -82,8 +82,9 @@ static NAME_RE: LazyLock<Regex> = LazyLock::new(|| {
 static VERSION_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[a-zA-Z0-9](?:[a-zA-Z0-9:.+~-]*[a-zA-Z0-9+~])?$").expect("valid regex")
 });
-static SPDX_ID_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.+-]*$").expect("valid regex"));
+static SPDX_ID_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.+-]*$").expect("valid regex")
+});
 
 /// Whether `name` is a valid rock name (Rockcraft's regex, 1 to 40 characters).
 pub fn is_valid_name(name: &str) -> bool {
@@ -187,7 +188,10 @@ fn validate_into(doc: &Node, project_dir: &Path, diags: &mut Diagnostics) -> Opt
         let missing: Vec<&str> = [
             ("version", version.is_none() && !f.has("version")),
             ("summary", summary.is_none() && !f.has("summary")),
-            ("description", description.is_none() && !f.has("description")),
+            (
+                "description",
+                description.is_none() && !f.has("description"),
+            ),
         ]
         .into_iter()
         .filter_map(|(k, m)| m.then_some(k))
@@ -221,11 +225,17 @@ fn validate_into(doc: &Node, project_dir: &Path, diags: &mut Diagnostics) -> Opt
         .map(|(_, v)| v.as_str())
         .collect();
     if let (false, Some(node)) = (interpolated.is_empty(), f.get("environment")) {
-        diags.push(Diagnostic::at(
-            "environment",
-            node,
-            format!("String interpolation not allowed for: {}", interpolated.join(", ")),
-        ).without_input());
+        diags.push(
+            Diagnostic::at(
+                "environment",
+                node,
+                format!(
+                    "String interpolation not allowed for: {}",
+                    interpolated.join(", ")
+                ),
+            )
+            .without_input(),
+        );
     }
     let run_user = f.str("run-user", diags);
     if let (Some(u), Some(node)) = (&run_user, f.get("run-user"))
@@ -244,7 +254,13 @@ fn validate_into(doc: &Node, project_dir: &Path, diags: &mut Diagnostics) -> Opt
     pebble::cross_check(&services, &checks, doc, diags);
     let entrypoint_service = f.str("entrypoint-service", diags);
     let entrypoint_command = f.str("entrypoint-command", diags);
-    entrypoints(&f, &entrypoint_service, &entrypoint_command, &services, diags);
+    entrypoints(
+        &f,
+        &entrypoint_service,
+        &entrypoint_command,
+        &services,
+        diags,
+    );
 
     let parts = match f.get("parts") {
         Some(node) => parts::parts(node, base.as_ref(), diags),
@@ -352,8 +368,12 @@ fn bases(f: &Fields, diags: &mut Diagnostics) -> (Option<Base>, Option<Base>) {
         (Some(Base::Bare), None) => {
             if !f.has("build-base") {
                 diags.push(
-                    Diagnostic::new("build-base", f.span, "When \"base\" is \"bare\", a build-base must be specified.")
-                        .with_hint("add e.g. `build-base: ubuntu@24.04`"),
+                    Diagnostic::new(
+                        "build-base",
+                        f.span,
+                        "When \"base\" is \"bare\", a build-base must be specified.",
+                    )
+                    .with_hint("add e.g. `build-base: ubuntu@24.04`"),
                 );
             }
             None
@@ -362,7 +382,9 @@ fn bases(f: &Fields, diags: &mut Diagnostics) -> (Option<Base>, Option<Base>) {
             diags.push(Diagnostic::new(
                 "build-base",
                 f.span,
-                format!("To build a rock with the unstable base '{b}', 'build-base' must be 'devel'."),
+                format!(
+                    "To build a rock with the unstable base '{b}', 'build-base' must be 'devel'."
+                ),
             ));
             None
         }
@@ -392,21 +414,38 @@ fn platforms(f: &Fields, diags: &mut Diagnostics) -> Vec<(String, Platform)> {
         return Vec::new();
     };
     if all.entries.is_empty() {
-        diags.push(Diagnostic::at("platforms", node, "at least one platform must be defined").without_input());
+        diags.push(
+            Diagnostic::at("platforms", node, "at least one platform must be defined")
+                .without_input(),
+        );
     }
     let mut out = Vec::new();
     for (key, value) in all.entries {
         let label = &key.name;
         let path = format!("platforms.{label}");
-        let err = |msg: String| Diagnostic::new(&path, key.span, format!("Error for platform entry '{label}': {msg}"));
+        let err = |msg: String| {
+            Diagnostic::new(
+                &path,
+                key.span,
+                format!("Error for platform entry '{label}': {msg}"),
+            )
+        };
         if label == "*" || label == "any" || label.contains('/') {
-            diags.push(err("platform labels may not be '*' or 'any' and may not contain '/'".into()));
+            diags.push(err(
+                "platform labels may not be '*' or 'any' and may not contain '/'".into(),
+            ));
             continue;
         }
         let is_arch = ARCHITECTURES.contains(&label.as_str());
         if value.value == Value::Null {
             if is_arch {
-                out.push((label.clone(), Platform { build_on: vec![label.clone()], build_for: label.clone() }));
+                out.push((
+                    label.clone(),
+                    Platform {
+                        build_on: vec![label.clone()],
+                        build_for: label.clone(),
+                    },
+                ));
             } else {
                 diags.push(err(format!(
                     "trying to build rock for target architecture {label}, which is not supported. Supported architectures: {}",
@@ -473,7 +512,13 @@ fn platforms(f: &Fields, diags: &mut Diagnostics) -> Vec<(String, Platform)> {
             ok = false;
         }
         if ok {
-            out.push((label.clone(), Platform { build_on, build_for }));
+            out.push((
+                label.clone(),
+                Platform {
+                    build_on,
+                    build_for,
+                },
+            ));
         }
     }
     out
@@ -485,11 +530,16 @@ fn license(f: &Fields, diags: &mut Diagnostics) -> Option<String> {
         return Some(value);
     }
     if let Some(node) = f.get("license") {
-        diags.push(Diagnostic::at(
-            "license",
-            node,
-            format!("License {value} not valid. It must be either 'proprietary' or in SPDX format."),
-        ).without_input());
+        diags.push(
+            Diagnostic::at(
+                "license",
+                node,
+                format!(
+                    "License {value} not valid. It must be either 'proprietary' or in SPDX format."
+                ),
+            )
+            .without_input(),
+        );
     }
     None
 }

@@ -425,7 +425,8 @@ mod tests {
 
     #[test]
     fn keeps_positions_and_order() {
-        let doc = parse("name: foo\nversion: 1.0\nparts:\n  b: {}\n  a:\n    plugin: nil\n").unwrap();
+        let doc =
+            parse("name: foo\nversion: 1.0\nparts:\n  b: {}\n  a:\n    plugin: nil\n").unwrap();
         let name = doc.get("name").unwrap();
         assert_eq!(name.as_str(), Some("foo"));
         assert_eq!(name.span, Span { line: 1, column: 7 });

@@ -50,7 +50,10 @@ fn cases() -> Vec<Case> {
         case(
             "bad version",
             with("version: '0.1'", "version: '0.1.'"),
-            &["rockcraft.yaml:2:10: invalid version: Valid versions consist of", "(in field 'version'"],
+            &[
+                "rockcraft.yaml:2:10: invalid version: Valid versions consist of",
+                "(in field 'version'",
+            ],
         ),
         case(
             "missing key",
@@ -81,17 +84,26 @@ fn cases() -> Vec<Case> {
         case(
             "wrong type",
             with("summary: A greeting", "summary: [a, b]"),
-            &["rockcraft.yaml:3:10: input should be a valid string (in field 'summary', input: ['a', 'b'])"],
+            &[
+                "rockcraft.yaml:3:10: input should be a valid string (in field 'summary', input: ['a', 'b'])",
+            ],
         ),
         case(
             "bad platform",
-            with("  amd64:\n", "  amd64:\n    build-on: [amd64]\n    build-for: [arm64]\n"),
-            &["Error for platform entry 'amd64': if 'build-for' is provided and the platform entry label corresponds to a valid architecture, then both values must match. amd64 != arm64"],
+            with(
+                "  amd64:\n",
+                "  amd64:\n    build-on: [amd64]\n    build-for: [arm64]\n",
+            ),
+            &[
+                "Error for platform entry 'amd64': if 'build-for' is provided and the platform entry label corresponds to a valid architecture, then both values must match. amd64 != arm64",
+            ],
         ),
         case(
             "unknown architecture label",
             with("  amd64:\n", "  amd65:\n"),
-            &["rockcraft.yaml:8:3: Error for platform entry 'amd65': trying to build rock for target architecture amd65, which is not supported."],
+            &[
+                "rockcraft.yaml:8:3: Error for platform entry 'amd65': trying to build rock for target architecture amd65, which is not supported.",
+            ],
         ),
         case(
             "bare base without build-base",
@@ -101,16 +113,26 @@ fn cases() -> Vec<Case> {
         case(
             "unknown base",
             with("base: bare", "base: ubuntu@23.04"),
-            &["rockcraft.yaml:5:7: input should be 'bare', 'ubuntu@20.04'", "'debian@12' (in field 'base'"],
+            &[
+                "rockcraft.yaml:5:7: input should be 'bare', 'ubuntu@20.04'",
+                "'debian@12' (in field 'base'",
+            ],
         ),
         case(
             "bad service command",
-            format!("{VALID}services:\n  web:\n    override: replace\n    command: \"echo 'unclosed\"\n"),
-            &["rockcraft.yaml:15:14: cannot parse command: unbalanced quotes", "(in field 'services.web.command'"],
+            format!(
+                "{VALID}services:\n  web:\n    override: replace\n    command: \"echo 'unclosed\"\n"
+            ),
+            &[
+                "rockcraft.yaml:15:14: cannot parse command: unbalanced quotes",
+                "(in field 'services.web.command'",
+            ],
         ),
         case(
             "nested brackets",
-            format!("{VALID}services:\n  web:\n    override: replace\n    command: foo [ a [ b ] ]\n"),
+            format!(
+                "{VALID}services:\n  web:\n    override: replace\n    command: foo [ a [ b ] ]\n"
+            ),
             &["rockcraft.yaml:15:14: Cannot nest [ ... ] groups. (in field 'services.web.command'"],
         ),
         case(
@@ -125,7 +147,9 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "check with two probes",
-            format!("{VALID}checks:\n  up:\n    override: replace\n    tcp: {{port: 80}}\n    exec: {{command: true}}\n"),
+            format!(
+                "{VALID}checks:\n  up:\n    override: replace\n    tcp: {{port: 80}}\n    exec: {{command: true}}\n"
+            ),
             &["Must specify exactly one of http, tcp, exec for each check. (in field 'checks.up')"],
         ),
         case(
@@ -136,7 +160,9 @@ fn cases() -> Vec<Case> {
         case(
             "run-user other than _daemon_",
             format!("{VALID}run-user: root\n"),
-            &["rockcraft.yaml:12:11: input should be '_daemon_' (in field 'run-user', input: 'root')"],
+            &[
+                "rockcraft.yaml:12:11: input should be '_daemon_' (in field 'run-user', input: 'root')",
+            ],
         ),
         case(
             "environment interpolation",
@@ -146,14 +172,21 @@ fn cases() -> Vec<Case> {
         case(
             "unknown part in after",
             with("plugin: nil", "plugin: nil\n    after: [helo]"),
-            &["A part named 'helo' is listed in 'after' for part 'hello' but is not defined.", "did you mean 'hello'?"],
+            &[
+                "A part named 'helo' is listed in 'after' for part 'hello' but is not defined.",
+                "did you mean 'hello'?",
+            ],
         ),
         case(
             "YAML syntax error",
             "name: hello\n  version: [\n",
             &["cannot parse `rockcraft.yaml` at line 2, column 10:"],
         ),
-        case("empty file", "", &["rockcraft.yaml:1:1: the project file is empty"]),
+        case(
+            "empty file",
+            "",
+            &["rockcraft.yaml:1:1: the project file is empty"],
+        ),
         case(
             "not a mapping",
             "- a\n- b\n",
@@ -161,7 +194,9 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "binary garbage",
-            [0x7fu8, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0xff, 0xfe, 0x00, 0x10],
+            [
+                0x7fu8, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0xff, 0xfe, 0x00, 0x10,
+            ],
             &["cannot read", "it is not UTF-8 text", "binary file"],
         ),
         case(
@@ -199,12 +234,24 @@ fn several_problems_are_reported_in_one_run() {
     ctx.write("rockcraft.yaml", yaml);
     let (code, _, stderr) = run(ctx.rcraft().arg("expand-extensions"));
     assert_eq!(code, 1);
-    assert!(stderr.starts_with("Bad rockcraft.yaml content:\n"), "{stderr}");
+    assert!(
+        stderr.starts_with("Bad rockcraft.yaml content:\n"),
+        "{stderr}"
+    );
     let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("- ")).collect();
     assert_eq!(lines.len(), 3, "{stderr}");
-    assert!(lines[0].starts_with("- rockcraft.yaml:1:7: invalid name"), "{stderr}");
-    assert!(lines[1].starts_with("- rockcraft.yaml:3:10: input should be a valid string"), "{stderr}");
-    assert!(lines[2].contains("plugin not registered: 'nill'"), "{stderr}");
+    assert!(
+        lines[0].starts_with("- rockcraft.yaml:1:7: invalid name"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("- rockcraft.yaml:3:10: input should be a valid string"),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].contains("plugin not registered: 'nill'"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -227,7 +274,10 @@ fn debian_base_is_an_rcraft_addition_that_validates() {
     let ctx = TestContext::new();
     ctx.write(
         "rockcraft.yaml",
-        with("base: bare\nbuild-base: ubuntu@24.04", "base: debian@12\nbuild-base: debian@12"),
+        with(
+            "base: bare\nbuild-base: ubuntu@24.04",
+            "base: debian@12\nbuild-base: debian@12",
+        ),
     );
     let (code, _, stderr) = run(ctx.rcraft().arg("expand-extensions"));
     assert_eq!(code, 0, "{stderr}");
