@@ -1,1 +1,3 @@
-//! TODO
+//! The pack façade: project in, `.rock` out. (Being written.)
+
+pub mod rootfs;
