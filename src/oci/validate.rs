@@ -9,7 +9,7 @@
 //! `manifest.json` names the same config, layers and image; no blob is unreferenced. Documents are
 //! parsed with `oci-spec`'s types, independent of the serde shapes rcraft writes with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -91,9 +91,9 @@ pub fn validate(path: &Path) -> Result<RockSummary, OciError> {
     };
 
     let mut reader = Reader::open(path)?;
-    let mut used = BTreeMap::new();
+    let mut used = BTreeSet::new();
     let mut fetch = |d: &Descriptor, what: &str| -> Result<(Digest, &BlobPos), OciError> {
-        let digest = Digest::parse(&d.digest().to_string())
+        let digest = Digest::parse(d.digest().as_ref())
             .map_err(|_| bad(format!("the {what} digest `{}` is not sha256", d.digest())))?;
         let pos = blobs
             .get(&digest)
@@ -105,7 +105,7 @@ pub fn validate(path: &Path) -> Result<RockSummary, OciError> {
                 d.size()
             )));
         }
-        used.insert(digest.clone(), ());
+        used.insert(digest.clone());
         Ok((digest, pos))
     };
 
@@ -145,7 +145,7 @@ pub fn validate(path: &Path) -> Result<RockSummary, OciError> {
         }
         layers.push(Layer::from_existing(digest, actual, pos.size, media_type));
     }
-    if let Some(extra) = blobs.keys().find(|d| !used.contains_key(*d)) {
+    if let Some(extra) = blobs.keys().find(|d| !used.contains(*d)) {
         return Err(bad(format!(
             "blob `{extra}` is not referenced by the image"
         )));
