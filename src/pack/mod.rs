@@ -1,3 +1,333 @@
-//! The pack façade: project in, `.rock` out. (Being written.)
+//! The pack façade: a validated [`Project`] in, one `NAME_VERSION_PLATFORM.rock` per platform out.
+//!
+//! For each platform that can be built on this machine, [`pack`] runs the parts lifecycle
+//! ([`crate::lifecycle::run`]), turns what each part primed into its own layer, adds the rock's
+//! own files ([`rootfs`]: run-user, Pebble layer, metadata), assembles the image config and
+//! writes the archive atomically with [`crate::oci`]. Every timestamp comes from
+//! `SOURCE_DATE_EPOCH` (or the epoch), so the same inputs give the same digest.
 
+pub mod image;
 pub mod rootfs;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::lifecycle::{self, LifecycleOptions, PrimedPart};
+use crate::oci::{self, BlobStore, Digest, History, Layer, LayerBuilder, LayerEntry, Owner};
+use crate::printer::Printer;
+use crate::project::{Platform, Project, host_arch};
+
+/// Name of rcraft's work directory inside the project.
+pub const WORK_DIR: &str = ".rcraft";
+
+/// What to pack and where.
+#[derive(Clone, Debug)]
+pub struct PackOptions {
+    /// Directory to write `.rock` files into.
+    pub output_dir: PathBuf,
+    /// Only this platform label.
+    pub platform: Option<String>,
+    /// Only platforms building for this architecture.
+    pub build_for: Option<String>,
+    /// Timestamp for files and the image (`SOURCE_DATE_EPOCH`), 0 when unset.
+    pub source_date_epoch: u64,
+}
+
+/// One rock written.
+#[derive(Clone, Debug)]
+pub struct Packed {
+    /// The `.rock` file.
+    pub path: PathBuf,
+    /// The image's manifest digest.
+    pub digest: Digest,
+    /// The name it loads under, e.g. `localhost/hello:0.1`.
+    pub ref_name: String,
+}
+
+/// Why a pack failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    /// No platform matches this machine or the filters.
+    #[error("{0}")]
+    NoBuild(String),
+    /// A part failed.
+    #[error(transparent)]
+    Lifecycle(#[from] lifecycle::LifecycleError),
+    /// The `_daemon_` user could not be added.
+    #[error(transparent)]
+    RunUser(#[from] rootfs::UserError),
+    /// A value set with `craftctl set` is invalid.
+    #[error("the version set by part '{part}' with `craftctl set` is invalid: {value:?}")]
+    AdoptedVersion {
+        /// The adopt-info part.
+        part: String,
+        /// The value.
+        value: String,
+    },
+    /// `adopt-info` was set but the part did not set a required field.
+    #[error("'adopt-info' part '{part}' did not set {field} with `craftctl set {field}=...`")]
+    NotAdopted {
+        /// The adopt-info part.
+        part: String,
+        /// The missing field.
+        field: &'static str,
+    },
+    /// Writing the image failed.
+    #[error(transparent)]
+    Oci(#[from] oci::OciError),
+    /// Work directory I/O.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        /// What rcraft was doing.
+        action: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PackError {
+    /// Whether the user can fix this (exit code 1) rather than it being a bug.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            PackError::NoBuild(_)
+            | PackError::RunUser(_)
+            | PackError::AdoptedVersion { .. }
+            | PackError::NotAdopted { .. } => true,
+            PackError::Lifecycle(e) => e.is_user_error(),
+            PackError::Oci(e) => matches!(e, oci::OciError::NoOutputDir { .. }),
+            PackError::Io { .. } => false,
+        }
+    }
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> PackError {
+    let path = path.to_path_buf();
+    move |source| PackError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// The platforms to build here: those whose `build-on` includes this machine, filtered by
+/// `--platform`/`--build-for`.
+pub fn build_plan<'a>(
+    project: &'a Project,
+    opts: &PackOptions,
+) -> Result<Vec<&'a (String, Platform)>, PackError> {
+    let labels: Vec<&str> = project.platforms.iter().map(|(l, _)| l.as_str()).collect();
+    if let Some(p) = &opts.platform
+        && !labels.contains(&p.as_str())
+    {
+        return Err(PackError::NoBuild(format!(
+            "platform '{p}' is not in the project's platforms ({})",
+            labels.join(", ")
+        )));
+    }
+    let host = host_arch();
+    let plan: Vec<_> = project
+        .platforms
+        .iter()
+        .filter(|(label, _)| opts.platform.as_ref().is_none_or(|p| p == label))
+        .filter(|(_, p)| opts.build_for.as_ref().is_none_or(|a| *a == p.build_for))
+        .filter(|(_, p)| p.build_on.iter().any(|a| a == host))
+        .collect();
+    if plan.is_empty() {
+        return Err(PackError::NoBuild(format!(
+            "No build matches the current execution environment: this machine is {host}, and no selected platform builds on it (platforms: {})\n  hint: add `{host}` to a platform's `build-on`, or pack on a machine of that architecture",
+            labels.join(", ")
+        )));
+    }
+    Ok(plan)
+}
+
+/// Packs every platform of the build plan.
+pub fn pack(
+    project: &Project,
+    opts: &PackOptions,
+    printer: &Printer,
+) -> Result<Vec<Packed>, PackError> {
+    let plan = build_plan(project, opts)?;
+    let work_root = project.project_dir.join(WORK_DIR);
+    std::fs::create_dir_all(&work_root).map_err(io("create", &work_root))?;
+    // Keep the work dir out of version control, as cargo does with target/.
+    let ignore = work_root.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, "*\n").map_err(io("write", &ignore))?;
+    }
+    let mut out = Vec::new();
+    for (label, platform) in plan {
+        out.push(pack_platform(project, label, platform, opts, printer)?);
+    }
+    Ok(out)
+}
+
+fn pack_platform(
+    project: &Project,
+    label: &str,
+    platform: &Platform,
+    opts: &PackOptions,
+    printer: &Printer,
+) -> Result<Packed, PackError> {
+    let work_dir = project.project_dir.join(WORK_DIR).join("work").join(label);
+    let spinner = printer.spinner(&format!("Running the parts lifecycle for {label}"));
+    let outcome = lifecycle::run(
+        project,
+        &LifecycleOptions {
+            work_dir: work_dir.clone(),
+            build_for: platform.build_for.clone(),
+            build_on: host_arch().to_string(),
+            parallel_build_count: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            verbose: printer.is_verbose(),
+        },
+    );
+    spinner.finish_and_clear();
+    let outcome = outcome?;
+    let project = adopt(project, &outcome.adopted)?;
+
+    let spinner = printer.spinner("Writing the image");
+    let blobs_dir = work_dir.join("oci");
+    if blobs_dir.exists() {
+        std::fs::remove_dir_all(&blobs_dir).map_err(io("clean", &blobs_dir))?;
+    }
+    let blobs = BlobStore::new(&blobs_dir)?;
+    let mtime = opts.source_date_epoch;
+    let mut layers: Vec<(Layer, History)> = Vec::new();
+    for part in &outcome.parts {
+        if part.files.is_empty() {
+            continue;
+        }
+        let layer = part_layer(&outcome.prime_dir, part)?.write(&blobs, mtime)?;
+        printer.detail(&format!("layer {} for part '{}'", layer.digest, part.name));
+        layers.push((layer, history(format!("Part '{}'", part.name))));
+    }
+    if project.run_user.is_some() {
+        let read = |rel: &str| std::fs::read_to_string(outcome.prime_dir.join(rel)).unwrap_or_default();
+        let (passwd, group) = rootfs::daemon_user(&read("etc/passwd"), &read("etc/group"))?;
+        let mut b = LayerBuilder::new();
+        b.add(dir("etc", 0o755))?;
+        b.add(file("etc/passwd", passwd.into_bytes(), 0o644))?;
+        b.add(file("etc/group", group.into_bytes(), 0o644))?;
+        layers.push((b.write(&blobs, mtime)?, history("Add run-user _daemon_".into())));
+    }
+    if let Some(yaml) = rootfs::pebble_layer(&project) {
+        let mut b = LayerBuilder::new();
+        b.add(dir(rootfs::PEBBLE_DIR, 0o777))?;
+        b.add(dir(rootfs::PEBBLE_LAYERS_DIR, 0o755))?;
+        b.add(file(&rootfs::pebble_layer_path(&project.name), yaml.into_bytes(), 0o644))?;
+        layers.push((b.write(&blobs, mtime)?, history("Add Pebble layer file".into())));
+    }
+    let created = oci::image::rfc3339(mtime)?;
+    let metadata = rootfs::metadata_yaml(&rootfs::Metadata {
+        project: &project,
+        architecture: &platform.build_for,
+        created: &created,
+        base_digest: None,
+    });
+    let mut b = LayerBuilder::new();
+    b.add(dir(".rock", 0o755))?;
+    b.add(file(".rock/metadata.yaml", metadata.into_bytes(), 0o644))?;
+    layers.push((b.write(&blobs, mtime)?, history("Add rock control metadata".into())));
+
+    let (img, warnings) = image::image(&project, platform, layers, mtime)?;
+    for w in warnings {
+        printer.warn(&w);
+    }
+    let written = img.write(&blobs)?;
+    let file_name = format!("{}_{}_{}.rock", project.name, project.version, label);
+    let path = opts.output_dir.join(&file_name);
+    let ref_name = format!("localhost/{}:{}", project.name, project.version);
+    oci::write_rock(&path, &blobs, &written, &ref_name)?;
+    spinner.finish_and_clear();
+    Ok(Packed {
+        path,
+        digest: written.digest().clone(),
+        ref_name,
+    })
+}
+
+/// The layer for one part's primed files, with ownership and modes from `permissions:`.
+fn part_layer(prime_dir: &Path, part: &PrimedPart) -> Result<LayerBuilder, PackError> {
+    let by_path: HashMap<&str, &lifecycle::PrimedFile> =
+        part.files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let mut b = LayerBuilder::new();
+    b.add_tree(prime_dir, part.files.iter().map(|f| f.path.as_str()), |path, _meta| {
+        match by_path.get(path) {
+            Some(f) => Owner {
+                uid: f.owner.unwrap_or(0),
+                gid: f.group.unwrap_or(0),
+                mode: f.mode,
+            },
+            None => Owner::ROOT,
+        }
+    })?;
+    Ok(b)
+}
+
+/// Applies `craftctl set` values from the `adopt-info` part to a copy of the project.
+fn adopt(project: &Project, adopted: &[(String, String)]) -> Result<Project, PackError> {
+    let mut p = project.clone();
+    let Some(part) = &project.adopt_info else {
+        return Ok(p);
+    };
+    for (key, value) in adopted {
+        match key.as_str() {
+            "version" => p.version = value.clone(),
+            "summary" => p.summary = value.clone(),
+            "description" => p.description = value.clone(),
+            "title" => p.title = value.clone(),
+            _ => {}
+        }
+    }
+    for (field, value) in [
+        ("version", &p.version),
+        ("summary", &p.summary),
+        ("description", &p.description),
+    ] {
+        if value.is_empty() {
+            return Err(PackError::NotAdopted {
+                part: part.clone(),
+                field,
+            });
+        }
+    }
+    if !crate::project::schema::is_valid_version(&p.version) {
+        return Err(PackError::AdoptedVersion {
+            part: part.clone(),
+            value: p.version.clone(),
+        });
+    }
+    Ok(p)
+}
+
+fn history(comment: String) -> History {
+    History {
+        created_by: Some(format!("rcraft {}", env!("CARGO_PKG_VERSION"))),
+        comment: Some(comment),
+    }
+}
+
+fn dir(path: &str, mode: u32) -> LayerEntry {
+    LayerEntry {
+        path: path.to_string(),
+        kind: oci::EntryKind::Dir,
+        mode,
+        uid: 0,
+        gid: 0,
+    }
+}
+
+fn file(path: &str, content: Vec<u8>, mode: u32) -> LayerEntry {
+    LayerEntry {
+        path: path.to_string(),
+        kind: oci::EntryKind::Bytes(content),
+        mode,
+        uid: 0,
+        gid: 0,
+    }
+}
