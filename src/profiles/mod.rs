@@ -106,7 +106,10 @@ fn expand_with(
         match frameworks::root_snippet(&ctx) {
             Ok(snippet) if problems.is_empty() => merge_root(doc, snippet),
             Ok(_) => {}
-            Err(found) => found.into_iter().for_each(|d| problems.push(d)),
+            Err(mut found) => {
+                drop_repeated_hints(&mut found);
+                found.into_iter().for_each(|d| problems.push(d));
+            }
         }
         applied.push(name);
     }
@@ -181,6 +184,18 @@ fn requested(doc: &Node) -> Result<Option<Vec<(String, Span)>>, Diagnostics> {
     }
     names.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Some(names))
+}
+
+/// Keeps a hint only on the last problem that has it (one docs pointer per extension).
+fn drop_repeated_hints(found: &mut [Diagnostic]) {
+    for i in 0..found.len() {
+        let repeated = found[i + 1..]
+            .iter()
+            .any(|later| later.hint.is_some() && later.hint == found[i].hint);
+        if repeated {
+            found[i].hint = None;
+        }
+    }
 }
 
 /// Rockcraft's extension validation: experimental gating, then the supported bases.

@@ -133,6 +133,24 @@ fn flask_minimal_project() {
 }
 
 #[test]
+fn the_docs_hint_is_given_once_per_extension() {
+    let dir = project(&[("README.md", "")]);
+    let mut doc = parse(&yaml_for("flask-framework", "ubuntu@22.04", "")).unwrap();
+    let errors = expand_with(&mut doc, dir.path(), false).unwrap_err();
+    let hints: Vec<_> = errors.0.iter().map(|d| d.hint.clone()).collect();
+    assert_eq!(
+        hints,
+        [
+            None,
+            Some(format!(
+                "see {DOCS_URL}/reference/extensions/flask-framework/#project-requirements"
+            ))
+        ]
+    );
+    assert_eq!(errors.0[0].span.line, 3);
+}
+
+#[test]
 fn flask_worker_is_gevent_when_gevent_is_a_dependency() {
     let dir = project(&[
         ("requirements.txt", "flask\ngevent>=24\n"),
