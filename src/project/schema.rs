@@ -91,6 +91,11 @@ pub fn is_valid_name(name: &str) -> bool {
     (1..=40).contains(&name.len()) && NAME_RE.is_match(name)
 }
 
+/// Whether `version` is a valid rock version (Rockcraft's regex, at most 32 characters).
+pub fn is_valid_version(version: &str) -> bool {
+    version.chars().count() <= 32 && VERSION_RE.is_match(version)
+}
+
 /// The message for an invalid rock name, in Rockcraft's wording.
 pub fn invalid_name_message() -> &'static str {
     NAME_MESSAGE

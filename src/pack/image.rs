@@ -1,0 +1,115 @@
+//! The image config and annotations of a rock, as Rockcraft sets them.
+//!
+//! [`image`] turns the project and the written layers into an [`oci::Image`]: architecture
+//! from the platform, `Env` (bare bases get a default `PATH`), `User` 584792 for `run-user`,
+//! the entrypoint, and the `org.opencontainers.image.*` labels, which double as manifest
+//! annotations. The entrypoint is the bundled worker-server (rcraft's Pebble) unless
+//! `entrypoint-command` replaces it; see [`WORKER_SERVER_PATH`].
+
+use std::collections::BTreeMap;
+
+use crate::oci::{self, History, Image, ImageConfig, Layer};
+use crate::project::{DAEMON_UID, Platform, Project, oci_arch, pebble::parse_command};
+
+/// Where the worker-server (rcraft's Pebble-compatible PID 1) lives in every image. The
+/// worker-server milestone fills this slot: until then no binary is bundled, so images that
+/// rely on it get no entrypoint and `pack` warns.
+pub const WORKER_SERVER_PATH: &str = "/usr/bin/worker-server";
+
+/// Whether this build of rcraft bundles the worker-server binary.
+pub const WORKER_SERVER_BUNDLED: bool = false;
+
+const BARE_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Builds the image (config, layers, annotations) and the warnings to show.
+pub fn image(
+    project: &Project,
+    platform: &Platform,
+    layers: Vec<(Layer, History)>,
+    created: u64,
+) -> Result<(Image, Vec<String>), oci::OciError> {
+    let mut warnings = Vec::new();
+    let (architecture, variant) = oci_arch(&platform.build_for).unwrap_or(("amd64", None));
+    let mut env = Vec::new();
+    if project.base.is_bare() {
+        env.push(BARE_PATH.to_string());
+    }
+    env.extend(project.environment.iter().map(|(k, v)| format!("{k}={v}")));
+
+    let (entrypoint, cmd) = entrypoint(project, &mut warnings);
+    let labels = labels(project, created)?;
+    let config = ImageConfig {
+        architecture: architecture.to_string(),
+        variant: variant.map(str::to_string),
+        os: "linux".to_string(),
+        entrypoint,
+        cmd,
+        env,
+        user: project.run_user.as_ref().map(|_| DAEMON_UID.to_string()),
+        working_dir: None,
+        labels: labels.clone(),
+        exposed_ports: Vec::new(),
+        stop_signal: None,
+        created,
+    };
+    let img = Image {
+        config,
+        layers,
+        empty_layer_history: vec![History {
+            created_by: Some(format!("rcraft {}", env!("CARGO_PKG_VERSION"))),
+            comment: Some("Set entrypoint".to_string()),
+        }],
+        annotations: labels,
+    };
+    Ok((img, warnings))
+}
+
+/// Entrypoint and Cmd: `entrypoint-command` splits into both; otherwise the worker-server
+/// (`enter`, plus `--args SERVICE` with the service's default args as Cmd for
+/// `entrypoint-service`).
+fn entrypoint(project: &Project, warnings: &mut Vec<String>) -> (Vec<String>, Vec<String>) {
+    if let Some(command) = &project.entrypoint_command {
+        // Validated by the schema, so this split succeeds.
+        let parts = parse_command(command).unwrap_or_default();
+        return (parts.base, parts.default_args.unwrap_or_default());
+    }
+    if !WORKER_SERVER_BUNDLED {
+        if !project.services.is_empty() {
+            warnings.push(
+                "Warning: this rcraft does not bundle the worker-server yet, so the image has no entrypoint and its services will not start; set `entrypoint-command` to run a program directly".to_string(),
+            );
+        }
+        return (Vec::new(), Vec::new());
+    }
+    let mut entrypoint = vec![WORKER_SERVER_PATH.to_string(), "enter".to_string()];
+    let mut cmd = Vec::new();
+    if let Some(name) = &project.entrypoint_service {
+        entrypoint.extend(["--args".to_string(), name.clone()]);
+        if let Some(service) = project.service(name) {
+            cmd = service.command_parts.default_args.clone().unwrap_or_default();
+        }
+    }
+    (entrypoint, cmd)
+}
+
+/// The `org.opencontainers.image.*` labels (also the manifest annotations).
+fn labels(project: &Project, created: u64) -> Result<BTreeMap<String, String>, oci::OciError> {
+    let mut labels = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        labels.insert(format!("org.opencontainers.image.{k}"), v);
+    };
+    put("version", project.version.clone());
+    put("title", project.title.clone());
+    put("created", oci::image::rfc3339(created)?);
+    put(
+        "description",
+        format!("{}\n\n{}", project.summary, project.description),
+    );
+    if let Some(license) = &project.license {
+        put("licenses", license.clone());
+    }
+    if let Some(url) = &project.source_code {
+        put("source", url.clone());
+    }
+    Ok(labels)
+}
