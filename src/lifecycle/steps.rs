@@ -67,7 +67,13 @@ impl<'a> Lifecycle<'a> {
         opts: &'a LifecycleOptions,
         order: &[usize],
     ) -> Result<Lifecycle<'a>, LifecycleError> {
-        let work = WorkDirs::new(&opts.work_dir);
+        // Scripts run in other directories, so every path they see must be absolute.
+        let root =
+            std::path::absolute(&opts.work_dir).map_err(|source| LifecycleError::WorkDir {
+                path: opts.work_dir.clone(),
+                source,
+            })?;
+        let work = WorkDirs::new(&root);
         let mut parts = Vec::with_capacity(order.len());
         for &i in order {
             let (name, spec) = &project.parts[i];
@@ -134,6 +140,12 @@ impl<'a> Lifecycle<'a> {
             for i in 0..self.parts.len() {
                 self.ensure(i, step)?;
             }
+        }
+        // A later part's override-prime may have removed what an earlier part primed.
+        let prime = self.work.prime.clone();
+        for part in &mut self.primed {
+            part.files
+                .retain(|f| prime.join(&f.path).symlink_metadata().is_ok());
         }
         Ok(Outcome {
             prime_dir: self.work.prime.clone(),
@@ -498,7 +510,13 @@ impl<'a> Lifecycle<'a> {
             ),
             ("CRAFT_PROJECT_NAME", self.project.name.clone()),
             ("CRAFT_PROJECT_VERSION", self.project_var("version")),
-            ("CRAFT_PROJECT_DIR", path_str(&self.project.project_dir)),
+            (
+                "CRAFT_PROJECT_DIR",
+                path_str(
+                    &std::path::absolute(&self.project.project_dir)
+                        .unwrap_or_else(|_| self.project.project_dir.clone()),
+                ),
+            ),
             ("CRAFT_STEP_NAME", step.name().to_uppercase()),
             ("CRAFT_PART_NAME", part.name.to_string()),
             ("CRAFT_PART_SRC", path_str(&d.src)),

@@ -492,6 +492,29 @@ fn override_prime_adds_to_the_parts_files() {
 }
 
 #[test]
+fn files_removed_by_a_later_part_are_not_listed() {
+    let mut cleaner = part("nil");
+    cleaner.after = strs(&["app"]);
+    cleaner.override_prime = Some("rm usr/share/doc/README\n".into());
+    let f = Fixture::new(vec![("app", dump("src")), ("cleaner", cleaner)]);
+    f.write("src/usr/share/doc/README", "r", 0o644);
+    f.write("src/usr/bin/app", "a", 0o755);
+    let out = f.run().unwrap();
+    assert_eq!(
+        paths(&out, "app"),
+        [
+            "usr",
+            "usr/bin",
+            "usr/bin/app",
+            "usr/share",
+            "usr/share/doc"
+        ]
+    );
+    // Removing a file changes no remaining path, so the cleaner lists nothing.
+    assert!(paths(&out, "cleaner").is_empty());
+}
+
+#[test]
 fn failing_script_names_part_step_status_and_output() {
     let mut p = part("nil");
     p.override_build = Some("echo some progress\necho the reason >&2\nexit 2\n".into());
