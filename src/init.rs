@@ -7,9 +7,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use crate::project::diag::did_you_mean;
 
@@ -141,10 +138,7 @@ impl InitError {
 /// Rockcraft's rule for rock names: lowercase letters, digits and single hyphens, at least one
 /// letter, no hyphen at either end, 1 to 40 characters.
 pub fn is_valid_name(name: &str) -> bool {
-    static NAME: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r"^([a-z0-9][a-z0-9-]?)*[a-z]+([a-z0-9-]?[a-z0-9])*$").ok());
-    let length_ok = (1..=40).contains(&name.chars().count());
-    length_ok && NAME.as_ref().is_some_and(|re| re.is_match(name))
+    crate::project::schema::is_valid_name(name)
 }
 
 /// Writes `rockcraft.yaml` for `opts.profile` into `opts.dir`.

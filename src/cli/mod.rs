@@ -7,6 +7,8 @@
 //! else is an internal error (70, `EX_SOFTWARE`).
 
 mod extensions;
+mod init;
+mod pack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -125,21 +127,11 @@ fn verbosity(args: &GlobalArgs) -> Verbosity {
 
 fn run(command: Command, printer: &Printer) -> anyhow::Result<()> {
     match command {
-        Command::Init(args) => init(args, printer),
-        Command::Pack(args) => pack(args, printer),
+        Command::Init(args) => init::run(args, printer),
+        Command::Pack(args) => pack::run(args, printer),
         Command::ListExtensions => extensions::list(printer),
         Command::ExpandExtensions => extensions::expand(printer),
     }
-}
-
-fn init(args: InitArgs, printer: &Printer) -> anyhow::Result<()> {
-    let _ = (args, printer);
-    anyhow::bail!("not implemented yet")
-}
-
-fn pack(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
-    let _ = (args, printer);
-    anyhow::bail!("not implemented yet")
 }
 
 /// Exit code for problems the user can fix.

@@ -73,6 +73,20 @@ pub enum LifecycleError {
     },
 }
 
+impl LifecycleError {
+    /// Whether the user can fix this (a project or script problem) rather than it being a bug
+    /// or a machine problem.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            LifecycleError::WorkDir { .. } => false,
+            LifecycleError::Step { source, .. } => {
+                !matches!(source, StepError::Io { .. } | StepError::Spawn { .. })
+            }
+            _ => true,
+        }
+    }
+}
+
 /// What went wrong inside one step of one part.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {

@@ -86,7 +86,11 @@ fn entrypoint(project: &Project, warnings: &mut Vec<String>) -> (Vec<String>, Ve
     if let Some(name) = &project.entrypoint_service {
         entrypoint.extend(["--args".to_string(), name.clone()]);
         if let Some(service) = project.service(name) {
-            cmd = service.command_parts.default_args.clone().unwrap_or_default();
+            cmd = service
+                .command_parts
+                .default_args
+                .clone()
+                .unwrap_or_default();
         }
     }
     (entrypoint, cmd)

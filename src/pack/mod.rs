@@ -207,20 +207,31 @@ fn pack_platform(
         layers.push((layer, history(format!("Part '{}'", part.name))));
     }
     if project.run_user.is_some() {
-        let read = |rel: &str| std::fs::read_to_string(outcome.prime_dir.join(rel)).unwrap_or_default();
+        let read =
+            |rel: &str| std::fs::read_to_string(outcome.prime_dir.join(rel)).unwrap_or_default();
         let (passwd, group) = rootfs::daemon_user(&read("etc/passwd"), &read("etc/group"))?;
         let mut b = LayerBuilder::new();
         b.add(dir("etc", 0o755))?;
         b.add(file("etc/passwd", passwd.into_bytes(), 0o644))?;
         b.add(file("etc/group", group.into_bytes(), 0o644))?;
-        layers.push((b.write(&blobs, mtime)?, history("Add run-user _daemon_".into())));
+        layers.push((
+            b.write(&blobs, mtime)?,
+            history("Add run-user _daemon_".into()),
+        ));
     }
     if let Some(yaml) = rootfs::pebble_layer(&project) {
         let mut b = LayerBuilder::new();
         b.add(dir(rootfs::PEBBLE_DIR, 0o777))?;
         b.add(dir(rootfs::PEBBLE_LAYERS_DIR, 0o755))?;
-        b.add(file(&rootfs::pebble_layer_path(&project.name), yaml.into_bytes(), 0o644))?;
-        layers.push((b.write(&blobs, mtime)?, history("Add Pebble layer file".into())));
+        b.add(file(
+            &rootfs::pebble_layer_path(&project.name),
+            yaml.into_bytes(),
+            0o644,
+        ))?;
+        layers.push((
+            b.write(&blobs, mtime)?,
+            history("Add Pebble layer file".into()),
+        ));
     }
     let created = oci::image::rfc3339(mtime)?;
     let metadata = rootfs::metadata_yaml(&rootfs::Metadata {
@@ -232,7 +243,10 @@ fn pack_platform(
     let mut b = LayerBuilder::new();
     b.add(dir(".rock", 0o755))?;
     b.add(file(".rock/metadata.yaml", metadata.into_bytes(), 0o644))?;
-    layers.push((b.write(&blobs, mtime)?, history("Add rock control metadata".into())));
+    layers.push((
+        b.write(&blobs, mtime)?,
+        history("Add rock control metadata".into()),
+    ));
 
     let (img, warnings) = image::image(&project, platform, layers, mtime)?;
     for w in warnings {
@@ -256,16 +270,18 @@ fn part_layer(prime_dir: &Path, part: &PrimedPart) -> Result<LayerBuilder, PackE
     let by_path: HashMap<&str, &lifecycle::PrimedFile> =
         part.files.iter().map(|f| (f.path.as_str(), f)).collect();
     let mut b = LayerBuilder::new();
-    b.add_tree(prime_dir, part.files.iter().map(|f| f.path.as_str()), |path, _meta| {
-        match by_path.get(path) {
+    b.add_tree(
+        prime_dir,
+        part.files.iter().map(|f| f.path.as_str()),
+        |path, _meta| match by_path.get(path) {
             Some(f) => Owner {
                 uid: f.owner.unwrap_or(0),
                 gid: f.group.unwrap_or(0),
                 mode: f.mode,
             },
             None => Owner::ROOT,
-        }
-    })?;
+        },
+    )?;
     Ok(b)
 }
 

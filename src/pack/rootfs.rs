@@ -62,12 +62,7 @@ pub fn pebble_layer(project: &Project) -> Option<String> {
 }
 
 fn pairs(items: &[(String, String)]) -> Value {
-    Value::Object(
-        items
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect(),
-    )
+    Value::Object(items.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
 }
 
 /// Inserts `key: value` when the value is set (non-empty), keeping kebab-case keys.
@@ -269,7 +264,12 @@ mod tests {
         );
         assert_eq!(flask.get("user").and_then(|c| c.as_str()), Some("_daemon_"));
         assert_eq!(doc.get("summary").and_then(|c| c.as_str()), Some("S: s"));
-        let keys: Vec<&str> = doc.as_map().unwrap().iter().map(|(k, _)| k.name.as_str()).collect();
+        let keys: Vec<&str> = doc
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.name.as_str())
+            .collect();
         assert_eq!(keys, ["summary", "description", "services", "checks"]);
         assert!(layer.contains("port: 8000"), "{layer}");
     }

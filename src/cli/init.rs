@@ -1,0 +1,25 @@
+//! `rcraft init`: args -> [`crate::init::InitOptions`] -> [`crate::init::init`].
+
+use super::InitArgs;
+use crate::init::{InitOptions, init};
+use crate::printer::Printer;
+
+/// Runs `rcraft init`.
+pub fn run(args: InitArgs, printer: &Printer) -> anyhow::Result<()> {
+    let dir = match args.dir {
+        Some(d) => d,
+        None => std::env::current_dir()?,
+    };
+    let outcome = init(&InitOptions {
+        dir,
+        name: args.name,
+        profile: args.profile,
+    })?;
+    for path in &outcome.written {
+        printer.detail(&format!("wrote {}", path.display()));
+    }
+    for message in &outcome.messages {
+        printer.result(message);
+    }
+    Ok(())
+}
