@@ -149,6 +149,12 @@ pub struct UserError(pub String);
 /// Classifies an error: user, can't-create or internal.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<crate::init::InitError>() {
+            return u8::try_from(e.exit_code()).unwrap_or(USER);
+        }
+        if let Some(e) = cause.downcast_ref::<crate::pack::PackError>() {
+            return if e.is_user_error() { USER } else { INTERNAL };
+        }
         if cause
             .downcast_ref::<crate::project::ProjectError>()
             .is_some()

@@ -255,6 +255,7 @@ fn pack_platform(
     let written = img.write(&blobs)?;
     let file_name = format!("{}_{}_{}.rock", project.name, project.version, label);
     let path = opts.output_dir.join(&file_name);
+    remove_stale_temp_files(&opts.output_dir, &file_name);
     let ref_name = format!("localhost/{}:{}", project.name, project.version);
     oci::write_rock(&path, &blobs, &written, &ref_name)?;
     spinner.finish_and_clear();
@@ -263,6 +264,22 @@ fn pack_platform(
         digest: written.digest().clone(),
         ref_name,
     })
+}
+
+/// Removes `.NAME.rock.*.tmp` files that a killed pack (SIGKILL, power loss) left behind; the
+/// archive writer names its temp file that way and renames it only when complete.
+fn remove_stale_temp_files(dir: &Path, file_name: &str) {
+    let prefix = format!(".{file_name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The layer for one part's primed files, with ownership and modes from `permissions:`.

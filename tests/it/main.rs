@@ -9,3 +9,9 @@ mod common;
 
 // `rockcraft.yaml` loading: the table of bad files, warnings, positions.
 mod project;
+
+// `rcraft init`, `list-extensions` and profile expansion.
+mod init;
+
+// `rcraft pack`: reproducibility, oracles (umoci, skopeo), podman, atomic output.
+mod pack;
