@@ -149,7 +149,10 @@ fn validate_into(doc: &Node, project_dir: &Path, diags: &mut Diagnostics) -> Opt
     }
     let Some(f) = Fields::of("", doc, diags) else {
         if let Some(d) = diags.0.last_mut() {
-            d.message = "the project file must be a YAML mapping of keys to values".into();
+            d.message = format!(
+                "the project file must be a mapping of keys to values, not {}",
+                doc.type_name()
+            );
             d.field = String::new();
         }
         return None;

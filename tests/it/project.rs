@@ -190,7 +190,7 @@ fn cases() -> Vec<Case> {
         case(
             "not a mapping",
             "- a\n- b\n",
-            &["the project file must be a YAML mapping of keys to values"],
+            &["the project file must be a mapping of keys to values, not a list"],
         ),
         case(
             "binary garbage",
