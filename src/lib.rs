@@ -16,8 +16,11 @@
 //! * [`lifecycle`]: parts, their steps, filters and override scripts.
 //! * [`oci`]: deterministic layers, image config/manifest, and the `.rock` archive.
 //! * [`pack`]: the façade that runs the whole pipeline.
+//! * [`base`]: base images: the blob cache, unpacking with whiteouts, pruning against the base.
+//! * [`registry`]: references, auth, the distribution-spec client, pull and push.
 //! * [`cli`]: argument parsing and the commands (args -> settings -> library call).
 
+pub mod base;
 pub mod cli;
 pub mod init;
 pub mod lifecycle;
@@ -26,3 +29,4 @@ pub mod pack;
 pub mod printer;
 pub mod profiles;
 pub mod project;
+pub mod registry;
