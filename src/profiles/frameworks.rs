@@ -176,6 +176,33 @@ struct ListSpec<'a> {
     defaults: &'a [&'a str],
 }
 
+/// Keeps `result`'s value, or records its problem (so checks go on and report everything).
+fn collect<T>(result: Result<T, Diagnostic>, errors: &mut Vec<Diagnostic>) -> Option<T> {
+    match result {
+        Ok(v) if errors.is_empty() => Some(v),
+        Ok(_) => None,
+        Err(d) => {
+            errors.push(d);
+            None
+        }
+    }
+}
+
+/// Fills an `install-app` part's `organize` and `stage` (and `prime`, when asked) from the
+/// app files found.
+fn set_install_app(snippet: &mut Node, part: &str, files: AppFiles, prime: bool) {
+    if let Some(part) = part_mut(snippet, part) {
+        part.insert("organize", str_map(&files.organize));
+        part.insert(
+            "stage",
+            Node::str_seq(files.organize.iter().map(|(_, d)| d.clone())),
+        );
+        if prime {
+            part.insert("prime", Node::str_seq(files.list));
+        }
+    }
+}
+
 /// Rockcraft's prime-list logic for flask/fastapi (and the stage list of go's assets):
 /// the user's list must start with the prefix; when it is empty the defaults that exist are used
 /// (plus `extra`); a list in include mode defines `organize`, otherwise every top-level file is
@@ -341,24 +368,10 @@ fn flask(ctx: &Ctx<'_>) -> Outcome {
         ],
     };
     let files = app_files(ctx, &spec, None);
-    let files = match files {
-        Ok(f) => Some(f),
-        Err(d) => {
-            errors.push(d);
-            None
-        }
-    };
-    let (Some(files), true) = (files, errors.is_empty()) else {
+    let Some(files) = collect(files, &mut errors) else {
         return Err(errors);
     };
-    if let Some(part) = part_mut(&mut snippet, "flask-framework/install-app") {
-        part.insert("organize", str_map(&files.organize));
-        part.insert(
-            "stage",
-            Node::str_seq(files.organize.iter().map(|(_, d)| d.clone())),
-        );
-        part.insert("prime", Node::str_seq(files.list));
-    }
+    set_install_app(&mut snippet, "flask-framework/install-app", files, true);
     python_requirements(ctx, &mut snippet, "flask-framework/dependencies");
     match wsgi_path {
         Some(path) => substitute(
@@ -503,23 +516,11 @@ fn fastapi(ctx: &Ctx<'_>) -> Outcome {
         defaults: &["migrate", "migrate.sh", "migrate.py", "static", "templates"],
     };
     let files = app_files(ctx, &spec, extra);
-    let files = match files {
-        Ok(f) => Some(f),
-        Err(d) => {
-            errors.push(d);
-            None
-        }
-    };
-    let (Some(files), true) = (files, errors.is_empty()) else {
+    let Some(files) = collect(files, &mut errors) else {
         return Err(errors);
     };
-    if let Some(part) = part_mut(&mut snippet, "fastapi-framework/install-app") {
-        part.insert("organize", str_map(&files.organize));
-        part.insert(
-            "stage",
-            Node::str_seq(files.organize.iter().map(|(_, d)| d.clone())),
-        );
-    }
+    // As in Rockcraft, fastapi's install-app gets organize and stage but no prime list.
+    set_install_app(&mut snippet, "fastapi-framework/install-app", files, false);
     match asgi_file {
         Some(file) => {
             let path = format!("{}:app", python::module_path(&file));
