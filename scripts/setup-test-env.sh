@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs and configures what rcraft's test suite needs on a fresh Debian/Ubuntu machine:
 # podman (with runc), skopeo and umoci (independent OCI oracles), busybox-static (a static
-# binary to put in test images), docker-registry and apache2-utils (registry tests).
+# binary to put in test images), docker-registry and apache2-utils (registry tests), mmdebstrap
+# and debian-archive-keyring (a Debian base image for the pull tests).
 # Idempotent: a second run installs nothing and rewrites the same config.
 # Runs as root, or re-executes itself with sudo.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || exec sudo -E "$0" "$@"
 
 MARK="# written by rcraft scripts/setup-test-env.sh"
-PKGS="podman runc skopeo umoci busybox-static docker-registry apache2-utils curl ca-certificates"
+PKGS="podman runc skopeo umoci busybox-static docker-registry apache2-utils mmdebstrap debian-archive-keyring curl ca-certificates"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
