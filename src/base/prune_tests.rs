@@ -81,7 +81,14 @@ fn files_under_a_base_symlink_move_to_its_target() {
     let layer = f.prune(&["bin", "bin/foo", "lib", "lib/x", "lib/x/libfoo.so"]);
     assert_eq!(
         paths(&layer),
-        ["usr", "usr/bin", "usr/bin/foo", "usr/lib", "usr/lib/x", "usr/lib/x/libfoo.so"]
+        [
+            "usr",
+            "usr/bin",
+            "usr/bin/foo",
+            "usr/lib",
+            "usr/lib/x",
+            "usr/lib/x/libfoo.so"
+        ]
     );
     let foo = &layer.entries[2];
     assert_eq!(foo.kind, EntryKind::File(f.prime.join("bin/foo")));
@@ -97,7 +104,14 @@ fn identical_files_links_and_directories_are_left_out() {
     std::os::unix::fs::symlink("os-release", f.prime.join("etc/release")).unwrap();
     f.dir("usr/bin");
     f.file("usr/bin/sh", "#!shell\n");
-    let layer = f.prune(&["etc", "etc/os-release", "etc/release", "usr", "usr/bin", "usr/bin/sh"]);
+    let layer = f.prune(&[
+        "etc",
+        "etc/os-release",
+        "etc/release",
+        "usr",
+        "usr/bin",
+        "usr/bin/sh",
+    ]);
     assert!(layer.entries.is_empty(), "{:?}", paths(&layer));
     assert_eq!(layer.pruned, 6);
 }
@@ -117,7 +131,10 @@ fn changed_content_mode_or_owner_is_kept_with_its_parents() {
         std::fs::Permissions::from_mode(0o600),
     )
     .unwrap();
-    assert_eq!(paths(&f.prune(&["etc", "etc/os-release"])), ["etc", "etc/os-release"]);
+    assert_eq!(
+        paths(&f.prune(&["etc", "etc/os-release"])),
+        ["etc", "etc/os-release"]
+    );
 
     std::fs::set_permissions(
         f.prime.join("etc/os-release"),
@@ -153,8 +170,14 @@ fn a_direct_path_wins_over_a_rewritten_one_and_hard_links_are_kept() {
     f.file("usr/bin/tool", "from usr\n");
     std::fs::hard_link(f.prime.join("usr/bin/tool"), f.prime.join("usr/bin/tool2")).unwrap();
     let layer = f.prune(&["bin/tool", "usr/bin/tool", "usr/bin/tool2"]);
-    assert_eq!(paths(&layer), ["usr", "usr/bin", "usr/bin/tool", "usr/bin/tool2"]);
-    assert_eq!(layer.entries[2].kind, EntryKind::File(f.prime.join("usr/bin/tool")));
+    assert_eq!(
+        paths(&layer),
+        ["usr", "usr/bin", "usr/bin/tool", "usr/bin/tool2"]
+    );
+    assert_eq!(
+        layer.entries[2].kind,
+        EntryKind::File(f.prime.join("usr/bin/tool"))
+    );
     assert_eq!(
         layer.entries[3].kind,
         EntryKind::Hardlink("usr/bin/tool".into())
