@@ -138,8 +138,6 @@ fn link_into_puts_the_same_bytes_in_a_blob_store() {
 }
 
 #[test]
-fn default_dir_follows_the_environment_order() {
-    // Only checks the pure escaping helper here; the env lookup is exercised by pack tests
-    // through RCRAFT_CACHE_DIR-free explicit caches.
+fn ref_file_names_keep_only_safe_bytes() {
     assert_eq!(escape("a/b:c#amd64"), "a%2Fb%3Ac%23amd64");
 }

@@ -1,7 +1,8 @@
 //! Base images: what a `base` means ([`source`]), the user-wide blob cache the puller fills
 //! ([`cache`]), the pulled image as data ([`BaseImage`]), its root filesystem unpacked with
-//! whiteouts and without ever leaving the root ([`unpack`]), and Rockcraft's rules for the
-//! parts' files on top of it ([`prune`]: usrmerge rewrites, identical files left out).
+//! whiteouts and without ever leaving the root ([`unpack`], queried through [`rootfs`]), and
+//! Rockcraft's rules for the parts' files on top of it ([`prune`]: usrmerge rewrites,
+//! identical files left out).
 //!
 //! ```text
 //! Base --source::base_reference--> "docker.io/library/debian:bookworm"
@@ -16,6 +17,7 @@
 pub mod cache;
 mod error;
 pub mod prune;
+pub mod rootfs;
 pub mod source;
 pub mod testing;
 pub mod unpack;
@@ -27,8 +29,9 @@ use crate::oci::layer::{MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR};
 
 pub use cache::BlobCache;
 pub use error::BaseError;
+pub use rootfs::{Attrs, BaseEntry, BaseKind, Rootfs};
 pub use source::{base_reference, pinned_reference};
-pub use unpack::{Attrs, Rootfs, unpack_layers};
+pub use unpack::{Unpacked, cached_rootfs, unpack_layers};
 
 /// OCI image manifest media type.
 pub const MEDIA_TYPE_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

@@ -23,7 +23,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::error::{BaseError, io};
-use super::unpack::{Attrs, BaseEntry, BaseKind, Rootfs};
+use super::rootfs::{Attrs, BaseEntry, BaseKind, Rootfs};
 use crate::lifecycle::PrimedFile;
 use crate::oci::layer::DEFAULT_DIR_MODE;
 use crate::oci::{EntryKind, LayerEntry, OciError};

@@ -4,6 +4,7 @@
 use super::*;
 use crate::base::testing::{SeedLayer, seed_from_tars, seed_layers};
 use crate::oci::Digest;
+use std::os::unix::fs::MetadataExt;
 
 /// A tar entry written with a raw name (so unsafe names can be built).
 enum E<'a> {
@@ -179,9 +180,15 @@ fn image_owners_and_modes_are_recorded_not_trusted_to_disk() {
         E::Owned("ro/shadow", b"root:*:1::::::\n", 0, 42, 0o640),
         E::Owned("secret", b"s", 1000, 1000, 0o000),
         E::File("plain", b"p"),
+        E::Owned("su", b"x", 0, 0, 0o4755),
     ]);
     let (res, root) = f.unpack(&[layer]);
     let out = res.unwrap();
+    assert_eq!(
+        fs::metadata(root.join("su")).unwrap().mode() & 0o7777,
+        0o4755
+    );
+    assert!(!out.attrs.contains_key("su"));
     assert_eq!(
         out.attrs["ro"],
         Attrs {

@@ -128,7 +128,7 @@ pub(super) fn add_user_files(
 /// The number of rcraft's Pebble layer file: above the base's own layer files.
 pub(super) fn pebble_layer_number(base: &ResolvedBase) -> Result<u32, PackError> {
     let names: Vec<String> = match base.rootfs.lookup(rootfs::PEBBLE_LAYERS_DIR)? {
-        Some(e) if e.kind == crate::base::unpack::BaseKind::Dir => std::fs::read_dir(&e.path)
+        Some(e) if e.kind == crate::base::BaseKind::Dir => std::fs::read_dir(&e.path)
             .map_err(super::io("read", &e.path))?
             .filter_map(|d| d.ok())
             .map(|d| d.file_name().to_string_lossy().into_owned())
@@ -157,7 +157,7 @@ pub(super) fn add_base_parents(
 
 fn add_base_dir(b: &mut LayerBuilder, base: &ResolvedBase, path: &str) -> Result<(), PackError> {
     if let Some(e) = base.rootfs.lookup(path)?
-        && e.kind == crate::base::unpack::BaseKind::Dir
+        && e.kind == crate::base::BaseKind::Dir
     {
         b.add(LayerEntry {
             path: path.to_string(),
