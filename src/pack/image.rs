@@ -1,14 +1,22 @@
 //! The image config and annotations of a rock, as Rockcraft sets them.
 //!
 //! [`image`] turns the project and the written layers into an [`oci::Image`]: architecture
-//! from the platform, `Env` (bare bases get a default `PATH`), `User` 584792 for `run-user`,
-//! the entrypoint, and the `org.opencontainers.image.*` labels, which double as manifest
-//! annotations. The entrypoint is the bundled worker-server (rcraft's Pebble) unless
+//! from the platform, `Env` (bare bases get a default `PATH`, other bases start from the base
+//! image's `Env`), `User` 584792 for `run-user`, the entrypoint, and the
+//! `org.opencontainers.image.*` labels, which double as manifest annotations (on a base,
+//! `org.opencontainers.image.base.digest` is the base manifest digest's hex, as Rockcraft
+//! writes it). The entrypoint is the bundled worker-server (rcraft's Pebble) unless
 //! `entrypoint-command` replaces it; see [`WORKER_SERVER_PATH`].
+//!
+//! [`write_on_base`] writes an image whose first layers are a base image's: its config starts
+//! the history with the base's own entries (kept verbatim, empty-layer ones included).
 
 use std::collections::BTreeMap;
 
-use crate::oci::{self, History, Image, ImageConfig, Layer};
+use serde_json::Value;
+
+use crate::base::BaseImage;
+use crate::oci::{self, BlobStore, History, Image, ImageConfig, Layer, WrittenImage};
 use crate::project::{DAEMON_UID, Platform, Project, oci_arch, pebble::parse_command};
 
 /// Where the worker-server (rcraft's Pebble-compatible PID 1) lives in every image. The
@@ -27,17 +35,35 @@ pub fn image(
     platform: &Platform,
     layers: Vec<(Layer, History)>,
     created: u64,
+    base: Option<&BaseImage>,
 ) -> Result<(Image, Vec<String>), oci::OciError> {
     let mut warnings = Vec::new();
     let (architecture, variant) = oci_arch(&platform.build_for).unwrap_or(("amd64", None));
-    let mut env = Vec::new();
-    if project.base.is_bare() {
-        env.push(BARE_PATH.to_string());
+    let mut env = match base {
+        Some(base) => base.env(),
+        None if project.base.is_bare() => vec![BARE_PATH.to_string()],
+        None => Vec::new(),
+    };
+    for (k, v) in &project.environment {
+        // A project value replaces the base's value of the same variable in place.
+        let entry = format!("{k}={v}");
+        match env
+            .iter_mut()
+            .find(|e| e.split_once('=').map_or(e.as_str(), |(n, _)| n) == k)
+        {
+            Some(existing) => *existing = entry,
+            None => env.push(entry),
+        }
     }
-    env.extend(project.environment.iter().map(|(k, v)| format!("{k}={v}")));
 
     let (entrypoint, cmd) = entrypoint(project, &mut warnings);
-    let labels = labels(project, created)?;
+    let mut labels = labels(project, created)?;
+    if let Some(base) = base {
+        labels.insert(
+            "org.opencontainers.image.base.digest".to_string(),
+            base.manifest_digest.hex().to_string(),
+        );
+    }
     let config = ImageConfig {
         architecture: architecture.to_string(),
         variant: variant.map(str::to_string),
@@ -116,4 +142,42 @@ fn labels(project: &Project, created: u64) -> Result<BTreeMap<String, String>, o
         put("source", url.clone());
     }
     Ok(labels)
+}
+
+/// Writes `img`, whose first `base.layers.len()` layers are `base`'s, into `blobs`: like
+/// [`Image::write`], but the config's history starts with the base's own entries (when they
+/// match its layers) instead of one generated entry per base layer.
+pub fn write_on_base(
+    img: &Image,
+    base: &BaseImage,
+    blobs: &BlobStore,
+) -> Result<WrittenImage, oci::OciError> {
+    let invalid = |reason: String| oci::OciError::InvalidImage { reason };
+    let mut doc: Value = serde_json::from_slice(&img.config_json()?)
+        .map_err(|e| invalid(format!("cannot re-read the image config: {e}")))?;
+    let base_history = base.history();
+    let non_empty = base_history
+        .iter()
+        .filter(|h| h.get("empty_layer").and_then(Value::as_bool) != Some(true))
+        .count();
+    let n = base.layers.len();
+    if let Some(Value::Array(ours)) = doc.get_mut("history")
+        && non_empty == n
+        && ours.len() >= n
+    {
+        let rest = ours.split_off(n);
+        *ours = base_history;
+        ours.extend(rest);
+    }
+    let config_bytes = serde_json::to_vec(&doc)
+        .map_err(|e| invalid(format!("cannot serialise the image config: {e}")))?;
+    let config = blobs.put_bytes(&config_bytes)?;
+    let manifest = blobs.put_bytes(&img.manifest_json(&config)?)?;
+    Ok(WrittenImage {
+        manifest,
+        config,
+        layers: img.layers.iter().map(|(l, _)| l.clone()).collect(),
+        platform: img.config.platform(),
+        created: img.config.created,
+    })
 }

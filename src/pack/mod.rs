@@ -5,13 +5,20 @@
 //! own files ([`rootfs`]: run-user, Pebble layer, metadata), assembles the image config and
 //! writes the archive atomically with [`crate::oci`]. Every timestamp comes from
 //! `SOURCE_DATE_EPOCH` (or the epoch), so the same inputs give the same digest.
+//!
+//! On a base image ([`pack_with_bases`], `on_base.rs`) the base's layers come first, reused as
+//! they are, and each part's layer follows Rockcraft's rules against the unpacked base
+//! ([`crate::base::prune`]). Bare packs do not touch any of that and are byte-identical to
+//! what they were before bases existed.
 
 pub mod image;
+mod on_base;
 pub mod rootfs;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::base::{BaseError, ResolvedBase};
 use crate::lifecycle::{self, LifecycleOptions, PrimedPart};
 use crate::oci::{self, BlobStore, Digest, History, Layer, LayerBuilder, LayerEntry, Owner};
 use crate::printer::Printer;
@@ -72,6 +79,17 @@ pub enum PackError {
         /// The missing field.
         field: &'static str,
     },
+    /// The project's base image was not handed to pack (the CLI pulls it first).
+    #[error("base image {base} was not pulled for {arch}")]
+    BaseNotPulled {
+        /// The project's `base`, e.g. `debian@12`.
+        base: String,
+        /// The Debian architecture it was needed for.
+        arch: String,
+    },
+    /// Reading, unpacking or pruning against the base image failed.
+    #[error(transparent)]
+    Base(#[from] BaseError),
     /// Writing the image failed.
     #[error(transparent)]
     Oci(#[from] oci::OciError),
@@ -95,7 +113,9 @@ impl PackError {
             PackError::NoBuild(_)
             | PackError::RunUser(_)
             | PackError::AdoptedVersion { .. }
-            | PackError::NotAdopted { .. } => true,
+            | PackError::NotAdopted { .. }
+            | PackError::BaseNotPulled { .. } => true,
+            PackError::Base(e) => !matches!(e, BaseError::Io { .. } | BaseError::Oci(_)),
             PackError::Lifecycle(e) => e.is_user_error(),
             PackError::Oci(e) => matches!(e, oci::OciError::NoOutputDir { .. }),
             PackError::Io { .. } => false,
@@ -144,10 +164,23 @@ pub fn build_plan<'a>(
     Ok(plan)
 }
 
-/// Packs every platform of the build plan.
+/// Packs every platform of the build plan. Only for `base: bare`; other bases need
+/// [`pack_with_bases`] (this fails with [`PackError::BaseNotPulled`] for them).
 pub fn pack(
     project: &Project,
     opts: &PackOptions,
+    printer: &Printer,
+) -> Result<Vec<Packed>, PackError> {
+    pack_with_bases(project, opts, &[], printer)
+}
+
+/// Packs every platform of the build plan on the pulled base images `bases` (one per
+/// architecture; each platform uses the one whose config matches its `build-for`). `bases` is
+/// ignored for `base: bare`.
+pub fn pack_with_bases(
+    project: &Project,
+    opts: &PackOptions,
+    bases: &[ResolvedBase],
     printer: &Printer,
 ) -> Result<Vec<Packed>, PackError> {
     let plan = build_plan(project, opts)?;
@@ -160,7 +193,10 @@ pub fn pack(
     }
     let mut out = Vec::new();
     for (label, platform) in plan {
-        out.push(pack_platform(project, label, platform, opts, printer)?);
+        let base = on_base::select(project, platform, bases)?;
+        out.push(pack_platform(
+            project, label, platform, base, opts, printer,
+        )?);
     }
     Ok(out)
 }
@@ -169,6 +205,7 @@ fn pack_platform(
     project: &Project,
     label: &str,
     platform: &Platform,
+    base: Option<&ResolvedBase>,
     opts: &PackOptions,
     printer: &Printer,
 ) -> Result<Packed, PackError> {
@@ -197,16 +234,40 @@ fn pack_platform(
     }
     let blobs = BlobStore::new(&blobs_dir)?;
     let mtime = opts.source_date_epoch;
-    let mut layers: Vec<(Layer, History)> = Vec::new();
+    let mut layers: Vec<(Layer, History)> = match base {
+        Some(base) => on_base::base_layers(base, &blobs)?,
+        None => Vec::new(),
+    };
     for part in &outcome.parts {
         if part.files.is_empty() {
             continue;
         }
-        let layer = part_layer(&outcome.prime_dir, part)?.write(&blobs, mtime)?;
+        let builder = match base {
+            None => part_layer(&outcome.prime_dir, part)?,
+            Some(base) => {
+                let (builder, pruned) = on_base::part_layer(&outcome.prime_dir, part, base)?;
+                printer.detail(&format!(
+                    "part '{}': {} paths identical to the base left out, {} moved under base symlinks",
+                    part.name, pruned.pruned, pruned.rewritten
+                ));
+                if builder.is_empty() {
+                    continue;
+                }
+                builder
+            }
+        };
+        let layer = builder.write(&blobs, mtime)?;
         printer.detail(&format!("layer {} for part '{}'", layer.digest, part.name));
         layers.push((layer, history(format!("Part '{}'", part.name))));
     }
-    if project.run_user.is_some() {
+    if let (Some(base), Some(_)) = (base, &project.run_user) {
+        let mut b = LayerBuilder::new();
+        on_base::add_user_files(&mut b, &outcome.prime_dir, base, mtime)?;
+        layers.push((
+            b.write(&blobs, mtime)?,
+            history("Add run-user _daemon_".into()),
+        ));
+    } else if project.run_user.is_some() {
         let read =
             |rel: &str| std::fs::read_to_string(outcome.prime_dir.join(rel)).unwrap_or_default();
         let (passwd, group) = rootfs::daemon_user(&read("etc/passwd"), &read("etc/group"))?;
@@ -223,8 +284,15 @@ fn pack_platform(
         let mut b = LayerBuilder::new();
         b.add(dir(rootfs::PEBBLE_DIR, 0o777))?;
         b.add(dir(rootfs::PEBBLE_LAYERS_DIR, 0o755))?;
+        let number = match base {
+            Some(base) => {
+                on_base::add_base_parents(&mut b, base, rootfs::PEBBLE_DIR)?;
+                on_base::pebble_layer_number(base)?
+            }
+            None => 1,
+        };
         b.add(file(
-            &rootfs::pebble_layer_path(&project.name),
+            &rootfs::pebble_layer_path_numbered(&project.name, number),
             yaml.into_bytes(),
             0o644,
         ))?;
@@ -238,7 +306,7 @@ fn pack_platform(
         project: &project,
         architecture: &platform.build_for,
         created: &created,
-        base_digest: None,
+        base_digest: base.map(|b| b.image.manifest_digest.hex()),
     });
     let mut b = LayerBuilder::new();
     b.add(dir(".rock", 0o755))?;
@@ -248,11 +316,14 @@ fn pack_platform(
         history("Add rock control metadata".into()),
     ));
 
-    let (img, warnings) = image::image(&project, platform, layers, mtime)?;
+    let (img, warnings) = image::image(&project, platform, layers, mtime, base.map(|b| &b.image))?;
     for w in warnings {
         printer.warn(&w);
     }
-    let written = img.write(&blobs)?;
+    let written = match base {
+        Some(base) => image::write_on_base(&img, &base.image, &blobs)?,
+        None => img.write(&blobs)?,
+    };
     let file_name = format!("{}_{}_{}.rock", project.name, project.version, label);
     let path = opts.output_dir.join(&file_name);
     remove_stale_temp_files(&opts.output_dir, &file_name);

@@ -1,8 +1,10 @@
 //! The files rcraft adds to every rock besides the primed parts, as Rockcraft lays them out.
 //!
-//! * the Pebble layer `/var/lib/pebble/default/layers/001-rockcraft-NAME.yaml` with the
-//!   project's `summary`, `description`, `services` and `checks`;
-//! * `/etc/passwd` and `/etc/group` with the `_daemon_` user (584792) when `run-user` is set;
+//! * the Pebble layer `/var/lib/pebble/default/layers/NNN-rockcraft-NAME.yaml` (`NNN` is
+//!   `001` unless a base image already has layers there) with the project's `summary`,
+//!   `description`, `services` and `checks`;
+//! * `/etc/passwd` and `/etc/group` (and, on a base image that has it, `/etc/shadow`) with the
+//!   `_daemon_` user (584792) when `run-user` is set;
 //! * `/.rock/metadata.yaml` describing the rock.
 //!
 //! Everything here is a pure function of the project (plus existing passwd/group contents),
@@ -28,9 +30,30 @@ pub struct GeneratedFile {
     pub mode: u32,
 }
 
-/// The Pebble layer file's path for a rock named `name`.
+/// The Pebble layer file's path for a rock named `name` on a base without Pebble layers.
 pub fn pebble_layer_path(name: &str) -> String {
-    format!("{PEBBLE_LAYERS_DIR}/001-rockcraft-{name}.yaml")
+    pebble_layer_path_numbered(name, 1)
+}
+
+/// The Pebble layer file's path with prefix `number` (`NNN-rockcraft-NAME.yaml`).
+pub fn pebble_layer_path_numbered(name: &str, number: u32) -> String {
+    format!("{PEBBLE_LAYERS_DIR}/{number:03}-rockcraft-{name}.yaml")
+}
+
+/// The prefix for rcraft's Pebble layer: one above the highest `NNN-` prefix among the file
+/// names already in the base's layers directory (1 when there are none).
+pub fn next_pebble_layer_number<'a>(existing: impl IntoIterator<Item = &'a str>) -> u32 {
+    existing
+        .into_iter()
+        .filter_map(|name| {
+            let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+            let rest = &name[digits.len()..];
+            (!digits.is_empty() && rest.starts_with('-'))
+                .then(|| digits.parse::<u32>().ok())
+                .flatten()
+        })
+        .max()
+        .map_or(1, |n| n.saturating_add(1))
 }
 
 /// The Pebble layer YAML (`summary`, `description`, `services`, `checks`), or `None` when the
@@ -158,7 +181,7 @@ pub enum UserError {
         "cannot add the run-user `{DAEMON_USER}`: {file} already has an entry named `{DAEMON_USER}` or with id {DAEMON_UID}"
     )]
     Conflict {
-        /// `etc/passwd` or `etc/group`.
+        /// `etc/passwd`, `etc/group` or `etc/shadow`.
         file: &'static str,
     },
 }
@@ -193,6 +216,23 @@ pub fn daemon_user(passwd: &str, group: &str) -> Result<(String, String), UserEr
     );
     let group = format!("{}{DAEMON_USER}:x:{DAEMON_UID}:\n", with_newline(group));
     Ok((passwd, group))
+}
+
+/// `etc/shadow` with a locked `_daemon_` entry appended (`_daemon_:!:DAYS::::::`, DAYS being
+/// the days since the epoch of the image's creation), as Rockcraft does when shadow exists.
+pub fn daemon_shadow(shadow: &str, days: u64) -> Result<String, UserError> {
+    if shadow
+        .lines()
+        .any(|l| l.split(':').next() == Some(DAEMON_USER))
+    {
+        return Err(UserError::Conflict { file: "etc/shadow" });
+    }
+    let mut out = shadow.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!("{DAEMON_USER}:!:{days}::::::\n"));
+    Ok(out)
 }
 
 /// What `/.rock/metadata.yaml` records.
@@ -248,6 +288,28 @@ mod tests {
         assert_eq!(g, "_daemon_:x:584792:\n");
         assert!(daemon_user("x:x:584792:1::/:/bin/sh\n", "").is_err());
         assert!(daemon_user("", "_daemon_:x:1:\n").is_err());
+    }
+
+    #[test]
+    fn shadow_gets_a_locked_daemon_entry() {
+        assert_eq!(
+            daemon_shadow("root:*:19000:0:99999:7:::", 19800).unwrap(),
+            "root:*:19000:0:99999:7:::\n_daemon_:!:19800::::::\n"
+        );
+        assert!(daemon_shadow("_daemon_:!:1::::::\n", 2).is_err());
+    }
+
+    #[test]
+    fn pebble_layer_numbers_follow_the_base() {
+        assert_eq!(next_pebble_layer_number([]), 1);
+        assert_eq!(
+            next_pebble_layer_number(["001-base.yaml", "010-x.yaml", "notes", "7x-y"]),
+            11
+        );
+        assert_eq!(
+            pebble_layer_path_numbered("web", 2),
+            "var/lib/pebble/default/layers/002-rockcraft-web.yaml"
+        );
     }
 
     #[test]

@@ -15,3 +15,6 @@ mod init;
 
 // `rcraft pack`: reproducibility, oracles (umoci, skopeo), podman, atomic output.
 mod pack;
+
+// Packing on a base image (seeded cache, no registry).
+mod base;
