@@ -368,7 +368,7 @@ mod tests {
         let authfile = tmp.path().join("authfile.json");
         write(
             &authfile,
-            &format!(r#"{{"auths":{{"authfile.example":{{"username":"au","password":"ap"}}}}}}"#),
+            r#"{"auths":{"authfile.example":{"username":"au","password":"ap"}}}"#,
         );
         let env = CredentialEnv {
             docker_config: Some(docker.clone()),
