@@ -125,6 +125,8 @@ pub struct Client {
     opts: ClientOptions,
     modes: Mutex<HashMap<String, AuthMode>>,
     tokens: TokenCache,
+    /// Held while a token is fetched, so parallel uploads share one token.
+    token_fetch: Mutex<()>,
     creds: Mutex<HashMap<(String, String), Option<auth::Found>>>,
 }
 
@@ -194,6 +196,7 @@ impl Client {
             opts,
             modes: Mutex::new(HashMap::new()),
             tokens: TokenCache::default(),
+            token_fetch: Mutex::new(()),
             creds: Mutex::new(HashMap::new()),
         })
     }
@@ -451,14 +454,27 @@ impl Client {
             None => Ok(None),
             Some(AuthMode::Basic) => Ok(self.credentials(r)?.map(|(c, _)| ("basic", basic(&c)))),
             Some(AuthMode::Bearer { realm, service }) => {
-                let cached = self.tokens.get(r.registry(), r.repository());
-                let token = match cached {
-                    Some(t) if t.scopes.covers(&req.scopes) => t,
-                    other => {
-                        let want = other
-                            .map(|t| t.scopes.union(&req.scopes))
-                            .unwrap_or_else(|| req.scopes.clone());
-                        self.fetch_token(req, &realm, service.as_deref(), want)?
+                let covering = || {
+                    self.tokens
+                        .get(r.registry(), r.repository())
+                        .filter(|t| t.scopes.covers(&req.scopes))
+                };
+                let token = match covering() {
+                    Some(t) => t,
+                    None => {
+                        // One thread fetches; the others wait and find it in the cache.
+                        let _guard = self.token_fetch.lock().unwrap_or_else(|p| p.into_inner());
+                        match covering() {
+                            Some(t) => t,
+                            None => {
+                                let want = self
+                                    .tokens
+                                    .get(r.registry(), r.repository())
+                                    .map(|t| t.scopes.union(&req.scopes))
+                                    .unwrap_or_else(|| req.scopes.clone());
+                                self.fetch_token(req, &realm, service.as_deref(), want)?
+                            }
+                        }
                     }
                 };
                 Ok(Some(("bearer", format!("Bearer {}", token.token))))
@@ -494,8 +510,13 @@ impl Client {
             for s in scopes {
                 want.add(s);
             }
+            let _guard = self.token_fetch.lock().unwrap_or_else(|p| p.into_inner());
             let cached = self.tokens.get(r.registry(), r.repository());
             if let Some(t) = &cached {
+                if sent != Some("bearer") && t.scopes.covers(&want) {
+                    // Another thread fetched a good token meanwhile: use it.
+                    return Ok(true);
+                }
                 if sent == Some("bearer") && t.scopes.covers(&want) {
                     // The token we sent already had all of it: no progress possible.
                     return Ok(false);

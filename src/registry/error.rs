@@ -246,6 +246,13 @@ impl ApiErrors {
             .filter(|s| !s.is_empty())
             .collect();
         if parts.is_empty() {
+            // HEAD answers have no body: use distribution's wording for the common cases.
+            match status {
+                401 => return "unauthorized: authentication required".to_owned(),
+                403 => return "denied: requested access to the resource is denied".to_owned(),
+                404 => return "not found".to_owned(),
+                _ => {}
+            }
             match reason {
                 Some(r) => format!("HTTP {status} {}", r.to_lowercase()),
                 None => format!("HTTP {status}"),
@@ -309,6 +316,10 @@ mod tests {
             "HTTP 502 bad gateway"
         );
         assert_eq!(ApiErrors::describe(b"", 500, None), "HTTP 500");
+        assert_eq!(
+            ApiErrors::describe(b"", 401, Some("Unauthorized")),
+            "unauthorized: authentication required"
+        );
     }
 
     #[test]

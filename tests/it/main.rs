@@ -15,3 +15,8 @@ mod init;
 
 // `rcraft pack`: reproducibility, oracles (umoci, skopeo), podman, atomic output.
 mod pack;
+
+// `rcraft push` and the registry client, against a real registry (with fault injection).
+mod faults;
+mod push;
+mod registry;
