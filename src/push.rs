@@ -285,20 +285,22 @@ fn push_blob(
 ) -> Result<bool, RegistryError> {
     if let Some(from) = mount_from.filter(|_| blob.mountable) {
         if client.mount_blob(target, &blob.digest, from)? {
-            printer.info(&format!(
-                "mounted {} from {}/{from}",
-                short(&blob.digest),
-                target.domain()
-            ));
+            ui.line(
+                printer,
+                &format!(
+                    "mounted {} from {}/{from}",
+                    short(&blob.digest),
+                    target.domain()
+                ),
+            );
             ui.done_without_upload(blob.size);
             return Ok(true);
         }
     }
-    printer.info(&format!(
-        "uploading {} ({})",
-        short(&blob.digest),
-        human(blob.size)
-    ));
+    ui.line(
+        printer,
+        &format!("uploading {} ({})", short(&blob.digest), human(blob.size)),
+    );
     let bar = ui.blob_bar(&blob.digest, blob.size);
     let last = Cell::new(0u64);
     let progress = |sent: u64| {
@@ -414,6 +416,18 @@ impl Ui {
         bar.set_message("total");
         Ui {
             bars: Some((multi, bar)),
+        }
+    }
+
+    /// A status line: above the bars when they are shown, else through the printer.
+    fn line(&self, printer: &Printer, text: &str) {
+        match &self.bars {
+            Some((multi, _)) => {
+                if multi.println(text).is_err() {
+                    printer.info(text);
+                }
+            }
+            None => printer.info(text),
         }
     }
 

@@ -12,7 +12,7 @@
 //! * `reference.rs`: parsing and Docker Hub normalisation.
 //! * `auth.rs`: credentials files and helpers.
 //! * `token.rs`: `WWW-Authenticate` challenges, scopes, the bearer token cache.
-//! * `client.rs`: HTTP, auth handshakes, retries with backoff.
+//! * `client.rs`: HTTP, retries with backoff; `handshake.rs`: credentials, challenges, tokens.
 //! * `blobs.rs`, `manifest.rs`: the endpoints.
 //! * `error.rs`: [`RegistryError`].
 
@@ -20,6 +20,7 @@ mod auth;
 mod blobs;
 mod client;
 mod error;
+mod handshake;
 mod manifest;
 mod reference;
 mod token;
