@@ -18,6 +18,7 @@
 //! * [`pack`]: the façade that runs the whole pipeline.
 //! * [`base`]: base images: the blob cache, unpacking with whiteouts, pruning against the base.
 //! * [`registry`]: references, auth, the distribution-spec client, pull and push.
+//! * [`push`]: the `rcraft push` façade: a `.rock` to a registry.
 //! * [`cli`]: argument parsing and the commands (args -> settings -> library call).
 
 pub mod base;
@@ -29,4 +30,5 @@ pub mod pack;
 pub mod printer;
 pub mod profiles;
 pub mod project;
+pub mod push;
 pub mod registry;

@@ -9,6 +9,7 @@
 mod extensions;
 mod init;
 mod pack;
+mod push;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +57,8 @@ enum Command {
     Init(InitArgs),
     /// Build the rock: run the parts lifecycle and write NAME_VERSION_PLATFORM.rock.
     Pack(PackArgs),
+    /// Upload a .rock to an OCI registry (HEAD-checked, 4 blobs in parallel, manifest last).
+    Push(PushArgs),
     /// List the available extensions (framework profiles).
     #[command(alias = "extensions")]
     ListExtensions,
@@ -91,6 +94,26 @@ pub struct PackArgs {
     /// Project directory (default: the current directory).
     #[arg(long, default_value = ".")]
     pub project_dir: PathBuf,
+}
+
+/// Arguments of `rcraft push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Where to push: `host[:port]/repo[:tag]` (the tag defaults to the rock's version).
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The .rock to push (default: the newest .rock in the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub archive: Option<PathBuf>,
+    /// Use plain HTTP even for a registry that is not on this machine.
+    #[arg(long)]
+    pub insecure: bool,
+    /// User name for the registry (with --password-stdin).
+    #[arg(long, requires = "password_stdin")]
+    pub username: Option<String>,
+    /// Read the password (or token) from stdin.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
 }
 
 /// Entry point of the `rcraft` binary.
@@ -129,6 +152,7 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<()> {
     match command {
         Command::Init(args) => init::run(args, printer),
         Command::Pack(args) => pack::run(args, printer),
+        Command::Push(args) => push::run(args, printer),
         Command::ListExtensions => extensions::list(printer),
         Command::ExpandExtensions => extensions::expand(printer),
     }
@@ -153,6 +177,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             return u8::try_from(e.exit_code()).unwrap_or(USER);
         }
         if let Some(e) = cause.downcast_ref::<crate::pack::PackError>() {
+            return if e.is_user_error() { USER } else { INTERNAL };
+        }
+        if let Some(e) = cause.downcast_ref::<crate::push::PushError>() {
+            return if e.is_user_error() { USER } else { INTERNAL };
+        }
+        if let Some(e) = cause.downcast_ref::<crate::registry::RegistryError>() {
             return if e.is_user_error() { USER } else { INTERNAL };
         }
         if cause

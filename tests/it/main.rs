@@ -18,3 +18,8 @@ mod pack;
 
 // Packing on a base image (seeded cache, no registry).
 mod base;
+
+// `rcraft push` and the registry client, against a real registry (with fault injection).
+mod faults;
+mod push;
+mod registry;

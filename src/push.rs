@@ -1,0 +1,506 @@
+//! [`push`]: uploads a `.rock` to a registry, the way crane does: every blob is checked with a
+//! HEAD and skipped when present (so a push interrupted and run again uploads only what is
+//! missing), missing layers are mounted from the base image's repository when it is on the same
+//! registry, the rest are uploaded 4 at a time, and the manifest goes last.
+//!
+//! The archive is checked with [`oci::validate`] first (manifest, config and layers, every digest);
+//! a second pass over the tar records where each blob's bytes start, and uploads stream
+//! `take()`n slices of the `.rock` itself: nothing is extracted to disk or held in memory
+//! except the manifest. The tag defaults to the rock's version (from its
+//! `org.opencontainers.image.ref.name`, e.g. `localhost/app:0.1`), else `latest`.
+//!
+//! Progress: indicatif bars (one per blob and a total) when stderr is a terminal, plain lines
+//! (`uploading sha256:abcd… (4.1 MB)`, `skipped sha256:… (already present)`) otherwise, and
+//! nothing with `--quiet`; the caller prints the result.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fs::File;
+use std::io::{BufReader, IsTerminal, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::oci::{self, Digest, OciError};
+use crate::printer::{Printer, Verbosity};
+use crate::registry::{
+    Action, Client, DEFAULT_TAG, DOCKER_HUB, MEDIA_TYPE_OCI_MANIFEST, Reference, RegistryError,
+};
+
+/// Blobs uploaded at the same time.
+pub const PARALLEL_UPLOADS: usize = 4;
+/// The manifest annotation naming the base image (OCI image spec).
+pub const ANNOTATION_BASE_NAME: &str = "org.opencontainers.image.base.name";
+/// Largest manifest read.
+const MAX_MANIFEST: u64 = 4 << 20;
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushOutcome {
+    /// Where the image went, with the tag actually used.
+    pub reference: Reference,
+    /// The manifest digest (the image digest).
+    pub digest: Digest,
+    /// Blobs uploaded.
+    pub uploaded: usize,
+    /// Blobs already present.
+    pub skipped: usize,
+    /// Blobs mounted from another repository.
+    pub mounted: usize,
+    /// Bytes uploaded.
+    pub bytes_uploaded: u64,
+}
+
+/// Why a push failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The `.rock` is not a valid OCI archive.
+    #[error(transparent)]
+    Rock(#[from] OciError),
+    /// The `.rock` could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        /// The archive.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The registry side failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+impl PushError {
+    /// True for errors the user can fix or that lie outside rcraft.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            PushError::Rock(_) | PushError::Read { .. } => true,
+            PushError::Registry(e) => e.is_user_error(),
+        }
+    }
+}
+
+/// One blob to push: where its bytes are in the archive.
+#[derive(Debug, Clone)]
+struct Blob {
+    digest: Digest,
+    offset: u64,
+    size: u64,
+    /// Layers may be mounted from the base image's repository; the config may not.
+    mountable: bool,
+}
+
+/// Pushes the `.rock` at `rock` to `target` (see the module docs).
+pub fn push(
+    rock: &Path,
+    target: &Reference,
+    client: &Client,
+    printer: &Printer,
+) -> Result<PushOutcome, PushError> {
+    let summary = oci::validate(rock)?;
+    let positions = blob_positions(rock)?;
+    let position = |d: &Digest| {
+        positions.get(d).copied().ok_or_else(|| {
+            PushError::Rock(OciError::InvalidRock {
+                path: rock.to_path_buf(),
+                reason: format!("blob `{d}` is missing"),
+            })
+        })
+    };
+    let (offset, size) = position(&summary.manifest_digest)?;
+    if size > MAX_MANIFEST {
+        return Err(PushError::Rock(OciError::InvalidRock {
+            path: rock.to_path_buf(),
+            reason: format!("the manifest is too large ({size} bytes)"),
+        }));
+    }
+    let manifest = read_range(rock, offset, size)?;
+    let doc: serde_json::Value = serde_json::from_slice(&manifest).unwrap_or_default();
+    let media_type = doc["mediaType"]
+        .as_str()
+        .unwrap_or(MEDIA_TYPE_OCI_MANIFEST)
+        .to_owned();
+
+    let target = match (target.tag(), target.digest()) {
+        (None, None) => {
+            let tag = default_tag(&summary.ref_name);
+            target.with_tag(&tag).or_else(|_| {
+                printer.warn(&format!(
+                    "the rock's version `{tag}` is not a valid tag; pushing as `{DEFAULT_TAG}`"
+                ));
+                target.with_tag(DEFAULT_TAG)
+            })?
+        }
+        _ => target.clone(),
+    };
+    let mount_from = mount_source(&doc, &target);
+    let file_name = rock.file_name().unwrap_or(rock.as_os_str());
+    printer.info(&format!(
+        "Pushing {} to {target}",
+        Path::new(file_name).display()
+    ));
+
+    let mut blobs = Vec::new();
+    let mut seen = BTreeSet::new();
+    let (offset, size) = position(&summary.config_digest)?;
+    seen.insert(summary.config_digest.clone());
+    blobs.push(Blob {
+        digest: summary.config_digest.clone(),
+        offset,
+        size,
+        mountable: false,
+    });
+    for layer in &summary.layers {
+        if seen.insert(layer.digest.clone()) {
+            let (offset, size) = position(&layer.digest)?;
+            blobs.push(Blob {
+                digest: layer.digest.clone(),
+                offset,
+                size,
+                mountable: true,
+            });
+        }
+    }
+
+    // HEAD every blob, one after the other: cheap, and a wrong password fails once, here.
+    let mut missing = VecDeque::new();
+    let mut skipped = 0;
+    for blob in blobs {
+        if client
+            .blob_exists(&target, &blob.digest)
+            .map_err(|e| e.during(Action::Push))?
+        {
+            printer.info(&format!(
+                "skipped {} (already present)",
+                short(&blob.digest)
+            ));
+            skipped += 1;
+        } else {
+            missing.push_back(blob);
+        }
+    }
+
+    let ui = Ui::new(printer, missing.iter().map(|b| b.size).sum());
+    let stats = upload_all(
+        rock,
+        &target,
+        client,
+        printer,
+        &ui,
+        missing,
+        mount_from.as_deref(),
+    )?;
+    ui.finish();
+
+    printer.detail(&format!("pushing manifest {}", summary.manifest_digest));
+    let digest = client.put_manifest(&target, &manifest, &media_type)?;
+    printer.info(&format!(
+        "{} uploaded ({}), {skipped} already present, {} mounted",
+        match stats.uploaded {
+            1 => "1 blob".to_owned(),
+            n => format!("{n} blobs"),
+        },
+        human(stats.bytes),
+        stats.mounted
+    ));
+    Ok(PushOutcome {
+        reference: target,
+        digest,
+        uploaded: stats.uploaded,
+        skipped,
+        mounted: stats.mounted,
+        bytes_uploaded: stats.bytes,
+    })
+}
+
+#[derive(Default)]
+struct Stats {
+    uploaded: usize,
+    mounted: usize,
+    bytes: u64,
+}
+
+/// Mounts or uploads `missing` with [`PARALLEL_UPLOADS`] threads; the first error wins.
+fn upload_all(
+    rock: &Path,
+    target: &Reference,
+    client: &Client,
+    printer: &Printer,
+    ui: &Ui,
+    missing: VecDeque<Blob>,
+    mount_from: Option<&str>,
+) -> Result<Stats, PushError> {
+    let workers = PARALLEL_UPLOADS.min(missing.len());
+    let queue = Mutex::new(missing);
+    let stats = Mutex::new(Stats::default());
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<RegistryError>> = Mutex::new(None);
+    let next = || queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                while let Some(blob) = next() {
+                    if failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match push_blob(rock, target, client, printer, ui, &blob, mount_from) {
+                        Ok(mounted) => {
+                            let mut st = stats.lock().unwrap_or_else(|p| p.into_inner());
+                            if mounted {
+                                st.mounted += 1;
+                            } else {
+                                st.uploaded += 1;
+                                st.bytes += blob.size;
+                            }
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                            slot.get_or_insert(e);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e.into());
+    }
+    Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Mounts (when possible) or uploads one blob; true if it was mounted.
+fn push_blob(
+    rock: &Path,
+    target: &Reference,
+    client: &Client,
+    printer: &Printer,
+    ui: &Ui,
+    blob: &Blob,
+    mount_from: Option<&str>,
+) -> Result<bool, RegistryError> {
+    if let Some(from) = mount_from.filter(|_| blob.mountable) {
+        if client.mount_blob(target, &blob.digest, from)? {
+            ui.line(
+                printer,
+                &format!(
+                    "mounted {} from {}/{from}",
+                    short(&blob.digest),
+                    target.domain()
+                ),
+            );
+            ui.done_without_upload(blob.size);
+            return Ok(true);
+        }
+    }
+    ui.line(
+        printer,
+        &format!("uploading {} ({})", short(&blob.digest), human(blob.size)),
+    );
+    let bar = ui.blob_bar(&blob.digest, blob.size);
+    let last = Cell::new(0u64);
+    let progress = |sent: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(sent);
+        }
+        ui.total_delta(last.get(), sent);
+        last.set(sent);
+    };
+    client.upload_blob_from_file_at(
+        target,
+        &blob.digest,
+        rock,
+        blob.offset,
+        blob.size,
+        &progress,
+    )?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(false)
+}
+
+/// The tag a rock pushes under by default: the tag part of its ref name, else `latest`.
+fn default_tag(ref_name: &str) -> String {
+    match ref_name.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') && !name.is_empty() => tag.to_owned(),
+        _ => DEFAULT_TAG.to_owned(),
+    }
+}
+
+/// The repository to mount layers from: the base image's, when the manifest names one on the
+/// same registry (never Docker Hub, where cross-repository mounts are unreliable).
+fn mount_source(manifest: &serde_json::Value, target: &Reference) -> Option<String> {
+    let base = manifest["annotations"][ANNOTATION_BASE_NAME].as_str()?;
+    let base = Reference::parse(base).ok()?;
+    (base.domain() == target.domain()
+        && base.domain() != DOCKER_HUB
+        && base.repository() != target.repository())
+    .then(|| base.repository().to_owned())
+}
+
+/// Where each `blobs/sha256/*` entry's bytes start in the archive, and how many there are.
+fn blob_positions(rock: &Path) -> Result<BTreeMap<Digest, (u64, u64)>, PushError> {
+    let read = |source| PushError::Read {
+        path: rock.to_path_buf(),
+        source,
+    };
+    let file = File::open(rock).map_err(read)?;
+    let mut archive = tar::Archive::new(BufReader::new(file));
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().map_err(read)? {
+        let entry = entry.map_err(read)?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if let Some(hex) = name.strip_prefix("blobs/sha256/") {
+            if let Ok(digest) = Digest::parse(&format!("{}{hex}", Digest::PREFIX)) {
+                out.insert(digest, (entry.raw_file_position(), entry.size()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_range(rock: &Path, offset: u64, size: u64) -> Result<Vec<u8>, PushError> {
+    let read = |source| PushError::Read {
+        path: rock.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(rock).map_err(read)?;
+    file.seek(SeekFrom::Start(offset)).map_err(read)?;
+    let mut bytes = Vec::new();
+    file.take(size).read_to_end(&mut bytes).map_err(read)?;
+    Ok(bytes)
+}
+
+/// `sha256:` and the first 12 hex digits.
+fn short(d: &Digest) -> String {
+    format!("{}{}…", Digest::PREFIX, &d.hex()[..12])
+}
+
+/// A byte count in decimal units, e.g. `4.1 MB`.
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Progress bars on a terminal at normal verbosity; nothing otherwise (plain lines are
+/// printed through the [`Printer`]).
+struct Ui {
+    bars: Option<(MultiProgress, ProgressBar)>,
+}
+
+impl Ui {
+    fn new(printer: &Printer, total: u64) -> Ui {
+        let tty = std::io::stderr().is_terminal();
+        if !tty || printer.verbosity() != Verbosity::Normal || total == 0 {
+            return Ui { bars: None };
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let bar = multi.add(ProgressBar::new(total));
+        bar.set_style(style(
+            "{msg:>20} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+        ));
+        bar.set_message("total");
+        Ui {
+            bars: Some((multi, bar)),
+        }
+    }
+
+    /// A status line: above the bars when they are shown, else through the printer.
+    fn line(&self, printer: &Printer, text: &str) {
+        match &self.bars {
+            Some((multi, _)) => {
+                if multi.println(text).is_err() {
+                    printer.info(text);
+                }
+            }
+            None => printer.info(text),
+        }
+    }
+
+    fn blob_bar(&self, digest: &Digest, size: u64) -> Option<ProgressBar> {
+        let (multi, _) = self.bars.as_ref()?;
+        let bar = multi.add(ProgressBar::new(size));
+        bar.set_style(style("{msg:>20} [{bar:30}] {bytes}/{total_bytes}"));
+        bar.set_message(short(digest));
+        Some(bar)
+    }
+
+    fn total_delta(&self, before: u64, now: u64) {
+        if let Some((_, total)) = &self.bars {
+            if now >= before {
+                total.inc(now - before);
+            } else {
+                total.set_position(total.position().saturating_sub(before - now));
+            }
+        }
+    }
+
+    fn done_without_upload(&self, size: u64) {
+        if let Some((_, total)) = &self.bars {
+            total.inc(size);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some((multi, total)) = &self.bars {
+            total.finish_and_clear();
+            let _ = multi.clear();
+        }
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_tag_is_the_ref_names_tag() {
+        assert_eq!(default_tag("localhost/app:0.1"), "0.1");
+        assert_eq!(default_tag("localhost:5000/app"), "latest");
+        assert_eq!(default_tag("app"), "latest");
+    }
+
+    #[test]
+    fn mount_source_needs_the_same_registry_and_another_repository() {
+        let target = Reference::parse("localhost:5000/app:1").expect("ref");
+        let doc = |base: &str| serde_json::json!({"annotations": {ANNOTATION_BASE_NAME: base}});
+        assert_eq!(
+            mount_source(&doc("localhost:5000/base/img:2"), &target),
+            Some("base/img".to_owned())
+        );
+        assert_eq!(mount_source(&doc("localhost:5001/base:2"), &target), None);
+        assert_eq!(mount_source(&doc("localhost:5000/app:0"), &target), None);
+        assert_eq!(mount_source(&serde_json::json!({}), &target), None);
+        let hub = Reference::parse("user/app").expect("ref");
+        assert_eq!(mount_source(&doc("debian:12"), &hub), None);
+    }
+
+    #[test]
+    fn sizes_and_digests_read_well() {
+        assert_eq!(human(999), "999 B");
+        assert_eq!(human(4_100_000), "4.1 MB");
+        assert_eq!(human(1_500_000_000), "1.5 GB");
+        let d = Digest::of(b"");
+        assert_eq!(short(&d), "sha256:e3b0c44298fc…");
+    }
+}
