@@ -30,5 +30,6 @@ pub mod pack;
 pub mod printer;
 pub mod profiles;
 pub mod project;
+pub mod pull;
 pub mod push;
 pub mod registry;

@@ -36,9 +36,9 @@ pub enum PullError {
     Registry {
         /// The image.
         reference: String,
-        /// The cause.
+        /// The cause (boxed: registry errors are large).
         #[source]
-        source: RegistryError,
+        source: Box<RegistryError>,
     },
     /// The image has no manifest for this platform.
     #[error("base image {reference} has no image for {platform} (it has: {available})")]
@@ -141,7 +141,7 @@ pub fn pull_base(
     }
     let reference = Reference::parse(&name).map_err(|source| PullError::Registry {
         reference: name.clone(),
-        source,
+        source: Box::new(source),
     })?;
     let spinner = printer.spinner(&format!("Pulling base image {name}"));
     let result = fetch(&reference, &name, build_for, client, cache, printer);
@@ -183,7 +183,7 @@ fn fetch(
 ) -> Result<Digest, PullError> {
     let registry = |source| PullError::Registry {
         reference: name.to_string(),
-        source,
+        source: Box::new(source),
     };
     let bad = |message: String| PullError::BadManifest {
         reference: name.to_string(),
@@ -218,7 +218,10 @@ fn fetch(
             });
         };
         let digest = Digest::parse(&entry.digest).map_err(|e| bad(e.to_string()))?;
-        printer.detail(&format!("{name}: {} manifest {digest}", platform_key(build_for)));
+        printer.detail(&format!(
+            "{name}: {} manifest {digest}",
+            platform_key(build_for)
+        ));
         manifest = client
             .get_manifest(&reference.with_digest(digest), &[])
             .map_err(registry)?;

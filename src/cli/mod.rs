@@ -94,6 +94,18 @@ pub struct PackArgs {
     /// Project directory (default: the current directory).
     #[arg(long, default_value = ".")]
     pub project_dir: PathBuf,
+    /// Pull base images from this registry instead of their own (e.g. `localhost:32000`;
+    /// `ubuntu@24.04` is then `localhost:32000/ubuntu/ubuntu:24.04`, `debian@12`
+    /// `localhost:32000/library/debian:bookworm`).
+    #[arg(long, env = "RCRAFT_BASE_MIRROR", value_name = "REGISTRY")]
+    pub base_mirror: Option<String>,
+    /// Pin the base image to this manifest digest (`sha256:...`); the pull fails if the tag
+    /// resolves to another image, and a pinned image already in the cache needs no network.
+    #[arg(long, env = "RCRAFT_BASE_DIGEST", value_name = "DIGEST")]
+    pub base_digest: Option<String>,
+    /// Talk plain HTTP to the base image's registry even if it is not on this machine.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// Arguments of `rcraft push`.
@@ -177,6 +189,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             return u8::try_from(e.exit_code()).unwrap_or(USER);
         }
         if let Some(e) = cause.downcast_ref::<crate::pack::PackError>() {
+            return if e.is_user_error() { USER } else { INTERNAL };
+        }
+        if let Some(e) = cause.downcast_ref::<crate::pull::PullError>() {
             return if e.is_user_error() { USER } else { INTERNAL };
         }
         if let Some(e) = cause.downcast_ref::<crate::push::PushError>() {

@@ -3,9 +3,13 @@
 use anyhow::Context;
 
 use super::{PackArgs, UserError};
-use crate::pack::{PackOptions, pack};
+use crate::base::{BlobCache, ResolvedBase};
+use crate::oci::Digest;
+use crate::pack::{PackOptions, build_plan, pack_with_bases};
 use crate::printer::Printer;
 use crate::project;
+use crate::pull::{PullOptions, pull_base};
+use crate::registry::{Client, ClientOptions};
 
 /// Runs `rcraft pack`.
 pub fn run(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
@@ -15,6 +19,7 @@ pub fn run(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
         .canonicalize()
         .with_context(|| format!("cannot open project directory `{}`", project_dir.display()))
         .map_err(|e| UserError(format!("{e:#}")))?;
+    let base_args = BaseArgs::from_args(&args)?;
     let output_dir = cwd.join(args.output.unwrap_or_else(|| cwd.clone()));
     let source_date_epoch = source_date_epoch()?;
 
@@ -28,7 +33,8 @@ pub fn run(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
         build_for: args.build_for,
         source_date_epoch,
     };
-    for packed in pack(&loaded.project, &opts, printer)? {
+    let bases = pull_bases(&loaded.project, &opts, &base_args, printer)?;
+    for packed in pack_with_bases(&loaded.project, &opts, &bases, printer)? {
         printer.detail(&format!("{} {}", packed.ref_name, packed.digest));
         let shown = packed
             .path
@@ -52,4 +58,70 @@ fn source_date_epoch() -> anyhow::Result<u64> {
         }),
         _ => Ok(0),
     }
+}
+
+/// Base-image settings from the command line.
+struct BaseArgs {
+    pull: PullOptions,
+    insecure: bool,
+}
+
+impl BaseArgs {
+    fn from_args(args: &PackArgs) -> anyhow::Result<BaseArgs> {
+        let digest = match args.base_digest.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => Some(Digest::parse(d).map_err(|e| {
+                UserError(format!(
+                    "invalid --base-digest {d:?}: {e}\n  hint: give the base image's manifest digest, `sha256:` and 64 hex digits"
+                ))
+            })?),
+            _ => None,
+        };
+        Ok(BaseArgs {
+            pull: PullOptions {
+                mirror: args.base_mirror.clone().filter(|m| !m.trim().is_empty()),
+                digest,
+            },
+            insecure: args.insecure,
+        })
+    }
+}
+
+/// Pulls the base image for every architecture the build plan targets (none for `bare`).
+fn pull_bases(
+    project: &project::Project,
+    opts: &PackOptions,
+    args: &BaseArgs,
+    printer: &Printer,
+) -> anyhow::Result<Vec<ResolvedBase>> {
+    if project.base.is_bare() {
+        return Ok(Vec::new());
+    }
+    let mut arches: Vec<&str> = build_plan(project, opts)?
+        .iter()
+        .map(|(_, p)| p.build_for.as_str())
+        .collect();
+    arches.sort_unstable();
+    arches.dedup();
+    let cache = BlobCache::open_default()?;
+    let log: Option<crate::registry::Logger> = printer.is_verbose().then(|| {
+        let p = printer.clone();
+        std::sync::Arc::new(move |line: &str| p.detail(line)) as crate::registry::Logger
+    });
+    let warn = printer.clone();
+    let client = Client::new(ClientOptions {
+        insecure: args.insecure,
+        log,
+        warn: Some(std::sync::Arc::new(move |line: &str| warn.warn(line))),
+        ..ClientOptions::default()
+    })?;
+    let mut bases = Vec::new();
+    for arch in arches {
+        let image = pull_base(&project.base, arch, &args.pull, &client, &cache, printer)?;
+        printer.detail(&format!(
+            "base image {} {}",
+            image.reference, image.manifest_digest
+        ));
+        bases.push(ResolvedBase::prepare(&cache, image)?);
+    }
+    Ok(bases)
 }

@@ -184,6 +184,7 @@ pub fn pack_with_bases(
     printer: &Printer,
 ) -> Result<Vec<Packed>, PackError> {
     let plan = build_plan(project, opts)?;
+    std::fs::create_dir_all(&opts.output_dir).map_err(io("create", &opts.output_dir))?;
     let work_root = project.project_dir.join(WORK_DIR);
     std::fs::create_dir_all(&work_root).map_err(io("create", &work_root))?;
     // Keep the work dir out of version control, as cargo does with target/.

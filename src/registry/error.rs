@@ -194,6 +194,11 @@ impl RegistryError {
         !matches!(self, RegistryError::ClientSetup { .. })
     }
 
+    /// Whether the registry could not be reached at all (so a cached copy may stand in).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, RegistryError::Unreachable { .. })
+    }
+
     /// The same error, reported as part of `action` (e.g. the blob HEADs of a push).
     pub fn during(mut self, new: Action) -> Self {
         match &mut self {

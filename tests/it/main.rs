@@ -23,3 +23,7 @@ mod base;
 mod faults;
 mod push;
 mod registry;
+
+// Pulling a real Debian base (seeded with mmdebstrap, umoci, skopeo) and packing on it.
+mod pull;
+mod seed;

@@ -36,7 +36,9 @@ fn host_apt_mirror() -> String {
 }
 
 fn check(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
     assert!(
         out.status.success(),
         "{what} failed:\n{}\n{}",
@@ -62,8 +64,16 @@ pub fn seed_debian(work: &Path, dest: &str) {
     );
     let layout = work.join("layout");
     let image = format!("{}:base", layout.display());
-    check(Command::new("umoci").args(["init", "--layout"]).arg(&layout), "umoci init");
-    check(Command::new("umoci").args(["new", "--image", &image]), "umoci new");
+    check(
+        Command::new("umoci")
+            .args(["init", "--layout"])
+            .arg(&layout),
+        "umoci init",
+    );
+    check(
+        Command::new("umoci").args(["new", "--image", &image]),
+        "umoci new",
+    );
     check(
         Command::new("umoci")
             .args(["raw", "add-layer", "--image", &image])
@@ -86,7 +96,10 @@ pub fn seed_debian(work: &Path, dest: &str) {
         ]),
         "umoci config",
     );
-    check(Command::new("umoci").args(["gc", "--layout"]).arg(&layout), "umoci gc");
+    check(
+        Command::new("umoci").args(["gc", "--layout"]).arg(&layout),
+        "umoci gc",
+    );
     check(
         Command::new("skopeo")
             .args(["copy", "--quiet", "--dest-tls-verify=false"])
