@@ -337,10 +337,11 @@ fn default_tag(ref_name: &str) -> String {
 fn mount_source(manifest: &serde_json::Value, target: &Reference) -> Option<String> {
     let base = manifest["annotations"][ANNOTATION_BASE_NAME].as_str()?;
     let base = Reference::parse(base).ok()?;
-    (base.domain() == target.domain()
-        && base.domain() != DOCKER_HUB
-        && base.repository() != target.repository())
-    .then(|| base.repository().to_owned())
+    // The base may have come through a mirror, so its repository is tried on the target
+    // registry whatever registry the annotation names; a registry without it answers 202 and
+    // the blob is uploaded as usual. Docker Hub refuses cross-repository mounts too often.
+    (target.domain() != DOCKER_HUB && base.repository() != target.repository())
+        .then(|| base.repository().to_owned())
 }
 
 /// Where each `blobs/sha256/*` entry's bytes start in the archive, and how many there are.
@@ -488,7 +489,10 @@ mod tests {
             mount_source(&doc("localhost:5000/base/img:2"), &target),
             Some("base/img".to_owned())
         );
-        assert_eq!(mount_source(&doc("localhost:5001/base:2"), &target), None);
+        assert_eq!(
+            mount_source(&doc("docker.io/library/debian:bookworm"), &target),
+            Some("library/debian".to_owned())
+        );
         assert_eq!(mount_source(&doc("localhost:5000/app:0"), &target), None);
         assert_eq!(mount_source(&serde_json::json!({}), &target), None);
         let hub = Reference::parse("user/app").expect("ref");

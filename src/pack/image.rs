@@ -85,9 +85,21 @@ pub fn image(
             created_by: Some(format!("rcraft {}", env!("CARGO_PKG_VERSION"))),
             comment: Some("Set entrypoint".to_string()),
         }],
-        annotations: labels,
+        annotations: annotations(project, labels),
     };
     Ok((img, warnings))
+}
+
+/// The manifest annotations: the labels, plus (on a base) `org.opencontainers.image.base.name`
+/// with the base's canonical name, never the mirror it came through, so that the digest does
+/// not depend on where the base was pulled from. `rcraft push` mounts base layers from that
+/// repository when the target registry has it.
+fn annotations(project: &Project, labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut annotations = labels;
+    if let Some(name) = crate::base::source::base_reference(&project.base, None) {
+        annotations.insert("org.opencontainers.image.base.name".to_string(), name);
+    }
+    annotations
 }
 
 /// Entrypoint and Cmd: `entrypoint-command` splits into both; otherwise the worker-server

@@ -109,6 +109,19 @@ fn project_on_a_seeded_debian_base_packs_and_runs() {
     assert_eq!(lines.get(1), Some(&"hello from a part"), "{stdout}");
     assert_eq!(lines.get(2), Some(&"584792"), "{stdout}");
 
+    // Pushing to the registry the base came from mounts the base layer instead of uploading it.
+    let (code, stdout, stderr) = run(crate::common::rcraft_in(ctx.path())
+        .arg("push")
+        .arg(format!("{}/apps/{name}:0.1", registry.host()))
+        .arg("--archive")
+        .arg(&rock));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&summary.manifest_digest.to_string()),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 mounted"), "{stderr}");
+
     // A second pack pulls nothing and gives the same image; with the registry gone, the
     // copy pulled before is used (with a warning).
     let before = registry.requests().len();
