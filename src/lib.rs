@@ -8,7 +8,11 @@
 //!   --lifecycle::run--> prime dir + files primed per part  (pull/build/stage/prime, nil + dump)
 //!   --pack--> one layer per part + user/pebble/metadata layers
 //!   --oci::{layer,image,archive}--> NAME_VERSION_PLATFORM.rock  (OCI archive, written atomically)
+//!   --push--> registry
 //! ```
+//!
+//! For a non-bare base, [`pull`] first fetches the base image into the shared blob cache
+//! ([`base`]); its layers come first in the rock and the parts' files are pruned against it.
 //!
 //! * [`project`]: the project file, its schema and Rockcraft's error messages.
 //! * [`profiles`]: framework extensions (`flask-framework`, ...) as data, merged into the project.
@@ -17,7 +21,8 @@
 //! * [`oci`]: deterministic layers, image config/manifest, and the `.rock` archive.
 //! * [`pack`]: the façade that runs the whole pipeline.
 //! * [`base`]: base images: the blob cache, unpacking with whiteouts, pruning against the base.
-//! * [`registry`]: references, auth, the distribution-spec client, pull and push.
+//! * [`registry`]: references, auth and the distribution-spec client.
+//! * [`pull`] and [`push`]: base images into the cache, and `.rock` files to a registry.
 //! * [`push`]: the `rcraft push` façade: a `.rock` to a registry.
 //! * [`cli`]: argument parsing and the commands (args -> settings -> library call).
 
