@@ -180,7 +180,9 @@ pub enum RegistryError {
         source: io::Error,
     },
     /// The HTTP client itself could not be built (TLS setup).
-    #[error("cannot set up the HTTP client: {reason}")]
+    #[error(
+        "cannot set up the HTTP client: {reason}\n  hint: HTTPS is checked against the system's trust store; check `SSL_CERT_FILE` and `SSL_CERT_DIR` if they are set"
+    )]
     ClientSetup {
         /// The innermost cause.
         reason: String,
@@ -189,9 +191,11 @@ pub enum RegistryError {
 
 impl RegistryError {
     /// True for problems the user can fix or that lie outside rcraft (bad reference, wrong
-    /// credentials, unreachable or failing registry, rejected manifest); false for internal ones.
+    /// credentials, unreachable or failing registry, rejected manifest, a trust store that cannot
+    /// be loaded).
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, RegistryError::ClientSetup { .. })
+        // Even client set-up fails mostly for outside reasons (no CA certificates found).
+        true
     }
 
     /// Whether the registry could not be reached at all (so a cached copy may stand in).
