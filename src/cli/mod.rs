@@ -8,6 +8,7 @@
 
 mod extensions;
 mod init;
+mod lifecycle;
 mod pack;
 mod push;
 
@@ -59,6 +60,16 @@ enum Command {
     Pack(PackArgs),
     /// Upload a .rock to an OCI registry (HEAD-checked, 4 blobs in parallel, manifest last).
     Push(PushArgs),
+    /// Run the lifecycle up to the pull step (for the named parts, or all).
+    Pull(LifecycleArgs),
+    /// Run the lifecycle up to the build step.
+    Build(LifecycleArgs),
+    /// Run the lifecycle up to the stage step.
+    Stage(LifecycleArgs),
+    /// Run the lifecycle up to the prime step.
+    Prime(LifecycleArgs),
+    /// Remove the work files of the named parts (or all), so the next run redoes them.
+    Clean(LifecycleArgs),
     /// List the available extensions (framework profiles).
     #[command(alias = "extensions")]
     ListExtensions,
@@ -77,6 +88,20 @@ pub struct InitArgs {
     /// The profile to use.
     #[arg(long, default_value = "simple")]
     pub profile: String,
+}
+
+/// Arguments of `rcraft pull|build|stage|prime|clean`.
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    /// Parts to run (default: all); the parts they are `after` run as far as needed.
+    #[arg(value_name = "PART")]
+    pub parts: Vec<String>,
+    /// The platform to work on (default: the first one this machine builds).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Project directory (default: the current directory).
+    #[arg(long, default_value = ".")]
+    pub project_dir: PathBuf,
 }
 
 /// Arguments of `rcraft pack`.
@@ -165,6 +190,11 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<()> {
         Command::Init(args) => init::run(args, printer),
         Command::Pack(args) => pack::run(args, printer),
         Command::Push(args) => push::run(args, printer),
+        Command::Pull(args) => lifecycle::run(args, crate::lifecycle::Step::Pull, printer),
+        Command::Build(args) => lifecycle::run(args, crate::lifecycle::Step::Build, printer),
+        Command::Stage(args) => lifecycle::run(args, crate::lifecycle::Step::Stage, printer),
+        Command::Prime(args) => lifecycle::run(args, crate::lifecycle::Step::Prime, printer),
+        Command::Clean(args) => lifecycle::clean(args, printer),
         Command::ListExtensions => extensions::list(printer),
         Command::ExpandExtensions => extensions::expand(printer),
     }
@@ -189,6 +219,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             return u8::try_from(e.exit_code()).unwrap_or(USER);
         }
         if let Some(e) = cause.downcast_ref::<crate::pack::PackError>() {
+            return if e.is_user_error() { USER } else { INTERNAL };
+        }
+        if let Some(e) = cause.downcast_ref::<crate::lifecycle::LifecycleError>() {
             return if e.is_user_error() { USER } else { INTERNAL };
         }
         if let Some(e) = cause.downcast_ref::<crate::pull::PullError>() {

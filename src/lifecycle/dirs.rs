@@ -43,17 +43,18 @@ impl WorkDirs {
         }
     }
 
-    /// Removes what an earlier run left and creates empty `parts/`, `stage/`, `prime/`, `bin/`.
-    ///
-    /// Every run starts clean for now; per-step caching will keep directories whose inputs did
-    /// not change.
-    pub fn reset(&self) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.root)?;
+    /// Creates `parts/`, `stage/`, `prime/` and `bin/` where missing, keeping what earlier
+    /// runs left (steps whose inputs are unchanged are skipped).
+    pub fn prepare(&self) -> std::io::Result<()> {
         for dir in [&self.parts, &self.stage, &self.prime, &self.bin] {
-            fsops::remove_tree(dir)?;
-            std::fs::create_dir(dir)?;
+            std::fs::create_dir_all(dir)?;
         }
         Ok(())
+    }
+
+    /// Removes everything (`rcraft clean` without part names).
+    pub fn remove_all(&self) -> std::io::Result<()> {
+        fsops::remove_tree(&self.root)
     }
 
     /// The directories of one part; `source_subdir` is the part's (already checked)

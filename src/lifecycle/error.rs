@@ -28,6 +28,14 @@ pub enum LifecycleError {
         /// The parts of the cycle, the first repeated at the end.
         cycle: Vec<String>,
     },
+    /// A part named on the command line does not exist.
+    #[error("part '{part}' is not defined in the project (parts: {})", .known.join(", "))]
+    UnknownPart {
+        /// The name given.
+        part: String,
+        /// The project's parts.
+        known: Vec<String>,
+    },
     /// The part uses a plugin rcraft does not implement (yet).
     #[error("plugin '{plugin}' is not supported yet (part '{part}')")]
     UnsupportedPlugin {

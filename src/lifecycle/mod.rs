@@ -12,6 +12,7 @@
 //! * [`scripts`], [`craftctl`]: override scripts, their environment and `craftctl`;
 //! * [`fsops`]: tree copies and hard links, prime-dir snapshots.
 
+pub mod clean;
 pub mod craftctl;
 pub mod dirs;
 mod error;
@@ -22,6 +23,7 @@ pub mod order;
 pub mod permissions;
 pub mod plugins;
 pub mod scripts;
+pub mod state;
 pub mod steps;
 
 #[cfg(test)]
@@ -48,6 +50,18 @@ pub struct LifecycleOptions {
     pub parallel_build_count: usize,
     /// Stream script output to stderr; when false it is captured and shown only on failure.
     pub verbose: bool,
+    /// Receives progress lines (`Building app`, `Skipping pull for app (already ran)`).
+    pub log: Option<StepLog>,
+}
+
+/// A sink for the lifecycle's progress lines.
+#[derive(Clone)]
+pub struct StepLog(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl fmt::Debug for StepLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StepLog")
+    }
 }
 
 /// What a run produced.
@@ -137,10 +151,35 @@ impl fmt::Display for Step {
 /// (directories in stage and prime, files written by override scripts) must get the same modes
 /// whatever umask the user has, or the same project would give different layers.
 pub fn run(project: &Project, opts: &LifecycleOptions) -> Result<Outcome, LifecycleError> {
+    run_to(project, opts, Step::Prime, &[])
+}
+
+/// Runs the steps up to `target` for the named parts (all when empty) and what they need of
+/// the parts they are `after`, like `rcraft build app`. Unknown names are an error.
+pub fn run_to(
+    project: &Project,
+    opts: &LifecycleOptions,
+    target: Step,
+    parts: &[String],
+) -> Result<Outcome, LifecycleError> {
     // SAFETY: umask has no memory-safety preconditions.
     unsafe {
         libc::umask(0o022);
     }
     let order = order::part_order(project)?;
-    steps::Lifecycle::new(project, opts, &order)?.run()
+    let names: Vec<&str> = order.iter().map(|&i| project.parts[i].0.as_str()).collect();
+    let mut only = Vec::new();
+    for name in parts {
+        match names.iter().position(|n| n == name) {
+            Some(i) => only.push(i),
+            None => {
+                return Err(LifecycleError::UnknownPart {
+                    part: name.clone(),
+                    known: names.iter().map(|n| n.to_string()).collect(),
+                });
+            }
+        }
+    }
+    let only = (!parts.is_empty()).then_some(only.as_slice());
+    steps::Lifecycle::new(project, opts, &order)?.run_to(target, only)
 }

@@ -6,9 +6,9 @@
 //! it primes they are primed. Each step runs its `override-<step>` script if the part has one,
 //! else its default action (which the script can run with `craftctl default`).
 //!
-//! Every run starts from empty directories. The step functions depend only on the part, the
-//! project and earlier steps' directories, so a later change can skip a step whose inputs are
-//! unchanged.
+//! A step whose inputs are unchanged since it last completed is skipped (see
+//! [`super::state`]); a part that is redone first takes its old files out of `stage/` and
+//! `prime/`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -23,7 +23,11 @@ use super::fsops::{self, CopyMode, Snapshot};
 use super::permissions::{self, Permissions};
 use super::plugins::{self, BuildContext, CommandRunner, Plugin};
 use super::scripts::{self, Script};
+use super::state::{self, Hasher, PartState, StateDir};
 use super::{LifecycleError, LifecycleOptions, Outcome, PrimedFile, PrimedPart, Step, StepError};
+
+/// Tells which paths of a local source the pull leaves out.
+type SourceFilter = Box<dyn Fn(&Path) -> bool>;
 
 /// Keys `craftctl set` and `craftctl get` accept.
 const PROJECT_VARS: [&str; 5] = ["version", "summary", "description", "title", "grade"];
@@ -41,6 +45,14 @@ pub struct Lifecycle<'a> {
     /// The parts staged so far, with the paths their stage filter selected.
     staged: Vec<(usize, BTreeSet<String>)>,
     primed: Vec<PrimedPart>,
+    /// Where part states are kept.
+    state_dir: StateDir,
+    /// Each part's recorded state (updated as steps complete).
+    states: Vec<PartState>,
+    /// Each part's input hash per step (indexed like [`Step::ALL`]).
+    hashes: Vec<[String; 4]>,
+    /// Whether each part's step can be skipped.
+    clean: Vec<[bool; 4]>,
 }
 
 /// One part and what the lifecycle derived from it.
@@ -116,28 +128,49 @@ impl<'a> Lifecycle<'a> {
         for (p, d) in parts.iter_mut().zip(deps) {
             p.deps = d;
         }
+        let state_dir = StateDir::new(&work.root);
+        let states = parts.iter().map(|p| state_dir.load(p.name)).collect();
         Ok(Lifecycle {
             project,
             opts,
             work,
             done: vec![None; parts.len()],
-            parts,
             adopted: Vec::new(),
             staged: Vec::new(),
             primed: Vec::new(),
+            state_dir,
+            states,
+            hashes: Vec::new(),
+            clean: Vec::new(),
+            parts,
         })
     }
 
     /// Runs every step of every part.
-    pub fn run(mut self) -> Result<Outcome, LifecycleError> {
+    pub fn run(self) -> Result<Outcome, LifecycleError> {
+        self.run_to(Step::Prime, None)
+    }
+
+    /// Runs the steps up to `target` for the parts in `only` (indices into the lifecycle
+    /// order; `None` = all), and what they need of the parts they are `after`.
+    pub fn run_to(
+        mut self,
+        target: Step,
+        only: Option<&[usize]>,
+    ) -> Result<Outcome, LifecycleError> {
         let work_err = |source| LifecycleError::WorkDir {
             path: self.work.root.clone(),
             source,
         };
-        self.work.reset().map_err(work_err)?;
+        self.work.prepare().map_err(work_err)?;
         craftctl::install_shim(&self.work.bin).map_err(work_err)?;
-        for step in Step::ALL {
-            for i in 0..self.parts.len() {
+        self.plan()?;
+        let selected: Vec<usize> = match only {
+            Some(only) => only.to_vec(),
+            None => (0..self.parts.len()).collect(),
+        };
+        for step in Step::ALL.into_iter().filter(|s| *s <= target) {
+            for &i in &selected {
                 self.ensure(i, step)?;
             }
         }
@@ -173,6 +206,15 @@ impl<'a> Lifecycle<'a> {
                 self.ensure(d, needed)?;
             }
         }
+        let k = step_index(step);
+        if self.clean[i][k] {
+            self.skip(i, step);
+            self.done[i] = Some(step);
+            return Ok(());
+        }
+        self.log(&format!("{} {}", step_verb(step), self.parts[i].name));
+        self.states[i].invalidate_from(step);
+        self.save_state(i)?;
         if step == Step::Stage {
             self.check_stage_conflicts(i)?;
         }
@@ -187,13 +229,197 @@ impl<'a> Lifecycle<'a> {
             step,
             source,
         })?;
+        self.record(i, step);
+        self.save_state(i)?;
         self.done[i] = Some(step);
         Ok(())
+    }
+
+    /// Computes every part's step hashes (parts are in dependency order, so the hashes of the
+    /// parts a part is after are known), decides which steps can be skipped, and takes the
+    /// old files of parts to be restaged or reprimed out of `stage/` and `prime/`.
+    fn plan(&mut self) -> Result<(), LifecycleError> {
+        let opts = {
+            let mut o = self.opts.clone();
+            o.verbose = false;
+            o.parallel_build_count = 0;
+            o.log = None;
+            format!("{o:?}")
+        };
+        let identity = format!(
+            "{}\0{}\0{}",
+            self.project.name,
+            self.project.version,
+            self.project.adopt_info.as_deref().unwrap_or("")
+        );
+        for i in 0..self.parts.len() {
+            let part = &self.parts[i];
+            let source = match &part.source {
+                Some(src) if src.is_dir() => {
+                    let skip =
+                        self.source_filter(i, src)
+                            .map_err(|source| LifecycleError::Step {
+                                part: part.name.to_string(),
+                                step: Step::Pull,
+                                source,
+                            })?;
+                    state::fingerprint_tree(src, &skip)
+                        .unwrap_or_else(|e| format!("unreadable: {e}"))
+                }
+                Some(src) => format!("{}", src.display()),
+                None => String::new(),
+            };
+            let dep_hash = |k: usize| -> String {
+                part.deps
+                    .iter()
+                    .map(|&d| self.hashes[d][k].as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let pull = Hasher::new(Step::Pull)
+                .add("part", format!("{:?}", part.spec))
+                .add("name", part.name)
+                .add("source", source)
+                .add("project", &identity)
+                .add("options", &opts)
+                .finish();
+            let build = Hasher::new(Step::Build)
+                .add("pull", &pull)
+                .add("deps", dep_hash(2))
+                .finish();
+            let stage = Hasher::new(Step::Stage).add("build", &build).finish();
+            let prime = Hasher::new(Step::Prime)
+                .add("stage", &stage)
+                .add("deps", dep_hash(3))
+                .finish();
+            self.hashes.push([pull, build, stage, prime]);
+        }
+        for i in 0..self.parts.len() {
+            let mut flags = [false; 4];
+            let mut ok = self.parts[i].dirs.src.is_dir() && self.parts[i].dirs.install.is_dir();
+            for (k, step) in Step::ALL.into_iter().enumerate() {
+                ok = ok && self.states[i].hash(step) == Some(self.hashes[i][k].as_str());
+                flags[k] = ok;
+            }
+            self.clean.push(flags);
+        }
+        // Files of parts that will be restaged/reprimed go, unless a part that stays put
+        // has the same path.
+        let keep_staged: BTreeSet<String> = (0..self.parts.len())
+            .filter(|&i| self.clean[i][2])
+            .flat_map(|i| self.states[i].staged.iter().cloned())
+            .collect();
+        let keep_primed: BTreeSet<String> = (0..self.parts.len())
+            .filter(|&i| self.clean[i][3])
+            .flat_map(|i| self.states[i].primed.iter().map(|p| p.path.clone()))
+            .collect();
+        for i in 0..self.parts.len() {
+            let to_remove = |paths: Vec<String>, keep: &BTreeSet<String>| -> Vec<String> {
+                paths.into_iter().filter(|p| !keep.contains(p)).collect()
+            };
+            if !self.clean[i][2] {
+                let stale = to_remove(self.states[i].staged.clone(), &keep_staged);
+                remove_paths(&self.work.stage, stale).map_err(|source| {
+                    LifecycleError::WorkDir {
+                        path: self.work.stage.clone(),
+                        source,
+                    }
+                })?;
+            }
+            if !self.clean[i][3] {
+                let stale = to_remove(
+                    self.states[i]
+                        .primed
+                        .iter()
+                        .map(|p| p.path.clone())
+                        .collect(),
+                    &keep_primed,
+                );
+                remove_paths(&self.work.prime, stale).map_err(|source| {
+                    LifecycleError::WorkDir {
+                        path: self.work.prime.clone(),
+                        source,
+                    }
+                })?;
+            }
+            // What clean parts staged is known before any part stages: a restaged part is
+            // checked for conflicts against all of them.
+            if self.clean[i][2] {
+                let set = self.states[i].staged.iter().cloned().collect();
+                self.staged.push((i, set));
+            }
+        }
+        if let Some(info) = &self.project.adopt_info
+            && let Some(i) = self.parts.iter().position(|p| p.name == info)
+            && self.clean[i][3]
+        {
+            self.adopted = self.states[i].adopted.clone();
+        }
+        Ok(())
+    }
+
+    /// Marks a skipped step done, restoring what it recorded.
+    fn skip(&mut self, i: usize, step: Step) {
+        self.log(&format!(
+            "Skipping {step} for {} (already ran)",
+            self.parts[i].name
+        ));
+        if step == Step::Prime {
+            self.primed.push(PrimedPart {
+                name: self.parts[i].name.to_string(),
+                files: self.states[i].primed.iter().map(PrimedFile::from).collect(),
+            });
+        }
+    }
+
+    /// Records a completed step's hash (and what it staged or primed) in the part's state.
+    fn record(&mut self, i: usize, step: Step) {
+        let k = step_index(step);
+        let hash = self.hashes[i][k].clone();
+        let state = &mut self.states[i];
+        state.steps.insert(step.name().to_string(), hash);
+        match step {
+            Step::Stage => {
+                if let Some((_, set)) = self.staged.iter().rev().find(|(j, _)| *j == i) {
+                    state.staged = set.iter().cloned().collect();
+                }
+            }
+            Step::Prime => {
+                if let Some(p) = self
+                    .primed
+                    .iter()
+                    .rev()
+                    .find(|p| p.name == self.parts[i].name)
+                {
+                    state.primed = p.files.iter().map(Into::into).collect();
+                }
+            }
+            _ => {}
+        }
+        if self.project.adopt_info.as_deref() == Some(self.parts[i].name) {
+            state.adopted = self.adopted.clone();
+        }
+    }
+
+    fn save_state(&self, i: usize) -> Result<(), LifecycleError> {
+        self.state_dir
+            .save(self.parts[i].name, &self.states[i])
+            .map_err(|source| LifecycleError::WorkDir {
+                path: self.work.root.join("state"),
+                source,
+            })
+    }
+
+    fn log(&self, line: &str) {
+        if let Some(log) = &self.opts.log {
+            (log.0)(line);
+        }
     }
 
     /// Pull: an empty `src/`, then the override or the default (copy the local source).
     fn pull(&mut self, i: usize) -> Result<(), StepError> {
         let src = &self.parts[i].dirs.src;
+        fsops::remove_tree(src).map_err(|e| StepError::io("remove", src, e))?;
         fs::create_dir_all(src).map_err(|e| StepError::io("create directory", src, e))?;
         self.run_step_script(i, Step::Pull)
     }
@@ -362,6 +588,19 @@ impl<'a> Lifecycle<'a> {
     /// usual `source: .`), the work dir, `*.rock` files and top-level `parts/`, `stage/`,
     /// `prime/` are left out, as craft-parts does.
     fn pull_local(&self, i: usize, source: &Path) -> Result<(), StepError> {
+        let filter = self.source_filter(i, source)?;
+        let source = source
+            .canonicalize()
+            .map_err(|e| StepError::io("read", source, e))?;
+        fsops::copy_tree(&source, &self.parts[i].dirs.src, CopyMode::Copy, &filter)
+    }
+
+    /// What a local pull leaves out of `source` (see [`Lifecycle::pull_local`]).
+    fn source_filter(
+        &self,
+        i: usize,
+        source: &Path,
+    ) -> Result<SourceFilter, StepError> {
         let source = source
             .canonicalize()
             .map_err(|e| StepError::io("read", source, e))?;
@@ -395,13 +634,12 @@ impl<'a> Lifecycle<'a> {
                 skip.push(source.join(name));
             }
         }
-        let filter = |p: &Path| {
+        Ok(Box::new(move |p: &Path| {
             skip.iter().any(|s| s == p)
                 || (skip_rocks
                     && p.extension().is_some_and(|e| e == "rock")
                     && !p.symlink_metadata().is_ok_and(|m| m.is_dir()))
-        };
-        fsops::copy_tree(&source, &self.parts[i].dirs.src, CopyMode::Copy, &filter)
+        }))
     }
 
     /// Answers one `craftctl` call made by part `i`'s script for `step`.
@@ -659,4 +897,43 @@ fn check_subdir(spec: &Part) -> Result<Option<String>, StepError> {
     }
     let sub = sub.trim_end_matches('/');
     Ok((!sub.is_empty() && sub != ".").then(|| sub.to_string()))
+}
+
+fn step_index(step: Step) -> usize {
+    match step {
+        Step::Pull => 0,
+        Step::Build => 1,
+        Step::Stage => 2,
+        Step::Prime => 3,
+    }
+}
+
+/// craft-parts' progress words.
+fn step_verb(step: Step) -> &'static str {
+    match step {
+        Step::Pull => "Pulling",
+        Step::Build => "Building",
+        Step::Stage => "Staging",
+        Step::Prime => "Priming",
+    }
+}
+
+/// Removes `paths` (relative to `root`): files and links first, then directories that are
+/// left empty, deepest first. Missing paths are fine.
+pub(super) fn remove_paths(root: &Path, mut paths: Vec<String>) -> std::io::Result<()> {
+    paths.sort_by(|a, b| b.cmp(a));
+    for rel in paths {
+        let path = root.join(&rel);
+        match path.symlink_metadata() {
+            Ok(m) if m.is_dir() => {
+                if fs::read_dir(&path)?.next().is_none() {
+                    fs::remove_dir(&path)?;
+                }
+            }
+            Ok(_) => fs::remove_file(&path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

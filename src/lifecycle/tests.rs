@@ -104,6 +104,7 @@ impl Fixture {
             build_on: "amd64".into(),
             parallel_build_count: 2,
             verbose: self.verbose,
+            log: None,
         }
     }
 
@@ -643,4 +644,112 @@ fn verbose_scripts_stream_and_still_report_failure() {
         msg,
         "part 'app' failed in step pull: override-pull exited with status 3"
     );
+}
+
+/// Runs the fixture collecting the lifecycle's progress lines.
+fn run_logged(f: &Fixture) -> (Outcome, Vec<String>) {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let mut opts = f.opts();
+    opts.log = Some(super::StepLog(std::sync::Arc::new(move |l: &str| {
+        sink.lock().unwrap().push(l.to_string())
+    })));
+    let _guard = UMASK.read().unwrap_or_else(|e| e.into_inner());
+    let outcome = run(&f.project, &opts).expect("lifecycle runs");
+    let lines = lines.lock().unwrap().clone();
+    (outcome, lines)
+}
+
+fn ran(lines: &[String]) -> Vec<&str> {
+    lines
+        .iter()
+        .filter(|l| !l.starts_with("Skipping"))
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn a_second_run_with_nothing_changed_redoes_no_step() {
+    let mut app = dump("app");
+    app.after = strs(&["base"]);
+    let f = Fixture::new(vec![("base", dump("base")), ("app", app)]);
+    f.write("base/etc/base.conf", "base\n", 0o644);
+    f.write("app/srv/app.py", "print(1)\n", 0o644);
+    let (first, lines) = run_logged(&f);
+    assert!(lines.contains(&"Building app".to_string()), "{lines:?}");
+    let (second, lines) = run_logged(&f);
+    assert_eq!(ran(&lines), Vec::<&str>::new(), "{lines:?}");
+    assert!(lines.contains(&"Skipping build for app (already ran)".to_string()));
+    assert_eq!(
+        first, second,
+        "a skipped part reports the same primed files"
+    );
+}
+
+#[test]
+fn changing_one_parts_source_redoes_it_and_its_dependents_only() {
+    let mut app = dump("app");
+    app.after = strs(&["base"]);
+    let f = Fixture::new(vec![
+        ("base", dump("base")),
+        ("app", app),
+        ("other", dump("other")),
+    ]);
+    f.write("base/etc/base.conf", "base\n", 0o644);
+    f.write("app/srv/app.py", "print(1)\n", 0o644);
+    f.write("other/srv/other.txt", "other\n", 0o644);
+    run_logged(&f);
+
+    f.write("base/etc/base.conf", "changed\n", 0o644);
+    let (_, lines) = run_logged(&f);
+    let ran = ran(&lines);
+    assert!(ran.contains(&"Pulling base"), "{lines:?}");
+    assert!(
+        ran.contains(&"Building app"),
+        "dependents rebuild: {lines:?}"
+    );
+    assert!(!ran.iter().any(|l| l.ends_with(" other")), "{lines:?}");
+    assert!(!ran.contains(&"Pulling app"), "{lines:?}");
+    assert_eq!(f.read("etc/base.conf"), "changed\n");
+
+    // A file removed from a part's source leaves the rock too.
+    fs::remove_file(f.dir().join("other/srv/other.txt")).unwrap();
+    f.write("other/srv/new.txt", "new\n", 0o644);
+    let (outcome, lines) = run_logged(&f);
+    assert_eq!(ran_names(&lines), ["other"], "{lines:?}");
+    assert!(!f.prime().join("srv/other.txt").exists());
+    assert_eq!(f.read("srv/new.txt"), "new\n");
+    assert!(paths(&outcome, "other").contains(&"srv/new.txt".to_string()));
+    assert!(paths(&outcome, "app").contains(&"srv/app.py".to_string()));
+}
+
+/// The parts that ran any step.
+fn ran_names(lines: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = ran(lines)
+        .iter()
+        .filter_map(|l| l.split_once(' ').map(|(_, n)| n.to_string()))
+        .collect();
+    names.dedup();
+    names
+}
+
+#[test]
+fn a_failed_step_is_redone_next_time_with_the_same_inputs() {
+    let mut flaky = part("nil");
+    // Fails until a file outside the part's inputs appears.
+    flaky.override_build =
+        Some("test -f \"$CRAFT_PROJECT_DIR/../go\"\ntouch \"$CRAFT_PART_INSTALL/ok\"".into());
+    let f = Fixture::new(vec![("flaky", flaky)]);
+    {
+        let _guard = UMASK.read().unwrap_or_else(|e| e.into_inner());
+        assert!(run(&f.project, &f.opts()).is_err());
+    }
+    fs::write(f.dir().join("../go"), "").unwrap();
+    let (_, lines) = run_logged(&f);
+    assert!(
+        lines.contains(&"Skipping pull for flaky (already ran)".to_string()),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"Building flaky".to_string()), "{lines:?}");
+    assert!(f.prime().join("ok").exists());
 }

@@ -210,19 +210,11 @@ fn pack_platform(
     opts: &PackOptions,
     printer: &Printer,
 ) -> Result<Packed, PackError> {
-    let work_dir = project.project_dir.join(WORK_DIR).join("work").join(label);
+    let work_dir = work_dir(project, label);
     let spinner = printer.spinner(&format!("Running the parts lifecycle for {label}"));
     let outcome = lifecycle::run(
         project,
-        &LifecycleOptions {
-            work_dir: work_dir.clone(),
-            build_for: platform.build_for.clone(),
-            build_on: host_arch().to_string(),
-            parallel_build_count: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-            verbose: printer.is_verbose(),
-        },
+        &lifecycle_options(project, label, platform, printer, &spinner),
     );
     spinner.finish_and_clear();
     let outcome = outcome?;
@@ -336,6 +328,41 @@ fn pack_platform(
         digest: written.digest().clone(),
         ref_name,
     })
+}
+
+/// The lifecycle's work directory for a platform: `<project>/.rcraft/work/<label>`.
+pub fn work_dir(project: &Project, label: &str) -> PathBuf {
+    project.project_dir.join(WORK_DIR).join("work").join(label)
+}
+
+/// Lifecycle options for a platform; progress lines go above `spinner` on a terminal, or to
+/// stderr as plain lines.
+pub fn lifecycle_options(
+    project: &Project,
+    label: &str,
+    platform: &Platform,
+    printer: &Printer,
+    spinner: &indicatif::ProgressBar,
+) -> LifecycleOptions {
+    let verbose = printer.is_verbose();
+    let (printer, bar) = (printer.clone(), spinner.clone());
+    let log = lifecycle::StepLog(std::sync::Arc::new(move |line: &str| {
+        if bar.is_hidden() {
+            printer.info(line);
+        } else {
+            bar.println(line);
+        }
+    }));
+    LifecycleOptions {
+        work_dir: work_dir(project, label),
+        build_for: platform.build_for.clone(),
+        build_on: host_arch().to_string(),
+        parallel_build_count: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        verbose,
+        log: Some(log),
+    }
 }
 
 /// Removes `.NAME.rock.*.tmp` files that a killed pack (SIGKILL, power loss) left behind; the

@@ -10,6 +10,9 @@ mod common;
 // `rockcraft.yaml` loading: the table of bad files, warnings, positions.
 mod project;
 
+// Step caching (incremental packs) and `rcraft pull|build|stage|prime|clean`.
+mod lifecycle;
+
 // `rcraft init`, `list-extensions` and profile expansion.
 mod init;
 
