@@ -596,11 +596,7 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// What a local pull leaves out of `source` (see [`Lifecycle::pull_local`]).
-    fn source_filter(
-        &self,
-        i: usize,
-        source: &Path,
-    ) -> Result<SourceFilter, StepError> {
+    fn source_filter(&self, i: usize, source: &Path) -> Result<SourceFilter, StepError> {
         let source = source
             .canonicalize()
             .map_err(|e| StepError::io("read", source, e))?;

@@ -12,6 +12,7 @@
 //! what they were before bases existed.
 
 pub mod image;
+mod layer_cache;
 mod on_base;
 pub mod rootfs;
 
@@ -221,18 +222,30 @@ fn pack_platform(
     let project = adopt(project, &outcome.adopted)?;
 
     let spinner = printer.spinner("Writing the image");
-    let blobs_dir = work_dir.join("oci");
-    if blobs_dir.exists() {
-        std::fs::remove_dir_all(&blobs_dir).map_err(io("clean", &blobs_dir))?;
-    }
-    let blobs = BlobStore::new(&blobs_dir)?;
+    // The blob store persists between packs so unchanged part layers are reused.
+    let blobs = BlobStore::new(work_dir.join("oci"))?;
+    let layer_cache = layer_cache::LayerCache::new(&work_dir);
     let mtime = opts.source_date_epoch;
+    let cache_context = format!(
+        "mtime {mtime} base {}",
+        base.map(|b| b.image.manifest_digest.to_string())
+            .unwrap_or_else(|| "bare".to_string())
+    );
     let mut layers: Vec<(Layer, History)> = match base {
         Some(base) => on_base::base_layers(base, &blobs)?,
         None => Vec::new(),
     };
     for part in &outcome.parts {
         if part.files.is_empty() {
+            continue;
+        }
+        let key = layer_cache::LayerCache::key(&outcome.prime_dir, part, &cache_context);
+        if let Some(layer) = layer_cache.get(&part.name, &key, &blobs) {
+            printer.detail(&format!(
+                "layer {} for part '{}' (unchanged)",
+                layer.digest, part.name
+            ));
+            layers.push((layer, history(format!("Part '{}'", part.name))));
             continue;
         }
         let builder = match base {
@@ -250,6 +263,7 @@ fn pack_platform(
             }
         };
         let layer = builder.write(&blobs, mtime)?;
+        layer_cache.put(&part.name, &key, &layer);
         printer.detail(&format!("layer {} for part '{}'", layer.digest, part.name));
         layers.push((layer, history(format!("Part '{}'", part.name))));
     }
@@ -322,6 +336,16 @@ fn pack_platform(
     remove_stale_temp_files(&opts.output_dir, &file_name);
     let ref_name = format!("localhost/{}:{}", project.name, project.version);
     oci::write_rock(&path, &blobs, &written, &ref_name)?;
+    let keep = written
+        .layers
+        .iter()
+        .map(|l| l.digest.clone())
+        .chain([
+            written.manifest.digest.clone(),
+            written.config.digest.clone(),
+        ])
+        .collect();
+    layer_cache::remove_unreferenced(&blobs, &keep);
     spinner.finish_and_clear();
     Ok(Packed {
         path,
