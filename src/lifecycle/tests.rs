@@ -104,6 +104,7 @@ impl Fixture {
             build_on: "amd64".into(),
             parallel_build_count: 2,
             verbose: self.verbose,
+            packages: None,
         }
     }
 

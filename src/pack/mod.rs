@@ -60,6 +60,9 @@ pub enum PackError {
     /// A part failed.
     #[error(transparent)]
     Lifecycle(#[from] lifecycle::LifecycleError),
+    /// The `stage-packages` settings are invalid.
+    #[error(transparent)]
+    Packages(#[from] crate::debs::DebsError),
     /// The `_daemon_` user could not be added.
     #[error(transparent)]
     RunUser(#[from] rootfs::UserError),
@@ -117,6 +120,7 @@ impl PackError {
             | PackError::BaseNotPulled { .. } => true,
             PackError::Base(e) => !matches!(e, BaseError::Io { .. } | BaseError::Oci(_)),
             PackError::Lifecycle(e) => e.is_user_error(),
+            PackError::Packages(e) => e.is_user_error(),
             PackError::Oci(e) => matches!(e, oci::OciError::NoOutputDir { .. }),
             PackError::Io { .. } => false,
         }
@@ -202,6 +206,25 @@ pub fn pack_with_bases(
     Ok(out)
 }
 
+/// How the parts' `stage-packages` are fetched (`None` when no part has any): settings from
+/// the environment (see [`crate::debs::PackagesContext::from_env`]), the lock file next to the
+/// project, and the platform's base image as what is already installed.
+fn packages_context(
+    project: &Project,
+    base: Option<&ResolvedBase>,
+) -> Result<Option<crate::debs::PackagesContext>, PackError> {
+    if project
+        .parts
+        .iter()
+        .all(|(_, p)| p.stage_packages.is_empty())
+    {
+        return Ok(None);
+    }
+    let mut ctx = crate::debs::PackagesContext::from_env(&project.project_dir)?;
+    ctx.base_rootfs = base.map(|b| b.rootfs.dir().to_path_buf());
+    Ok(Some(ctx))
+}
+
 fn pack_platform(
     project: &Project,
     label: &str,
@@ -222,6 +245,7 @@ fn pack_platform(
                 .map(|n| n.get())
                 .unwrap_or(1),
             verbose: printer.is_verbose(),
+            packages: packages_context(project, base)?,
         },
     );
     spinner.finish_and_clear();
