@@ -157,7 +157,7 @@ fn extract<R: Read>(tar: &mut tar::Archive<R>, root: &Path, out: &mut Unpacked) 
         let header = entry.header();
         let kind = header.entry_type();
         let mode = header.mode()? & 0o7777;
-        let (uid, gid) = (header.uid()?, header.gid()?);
+        let (uid, gid) = (header.uid().unwrap_or(0), header.gid().unwrap_or(0));
         let shown = rel.to_string_lossy().into_owned();
         if uid != 0 || gid != 0 {
             out.non_root.push((shown.clone(), uid, gid));

@@ -323,7 +323,7 @@ fn priority_rank(priority: &str) -> u8 {
     }
 }
 
-/// Up to three names close to `name`, best first.
+/// The names closest to `name` (up to three, all at the smallest edit distance found).
 pub fn suggestions(index: &Index, name: &str) -> Vec<String> {
     let limit = (name.chars().count() / 3).clamp(1, 3);
     let mut close: Vec<(usize, &str)> = index
@@ -334,8 +334,10 @@ pub fn suggestions(index: &Index, name: &str) -> Vec<String> {
         })
         .collect();
     close.sort_unstable();
+    let best = close.first().map_or(0, |(d, _)| *d);
     close
         .into_iter()
+        .take_while(|(d, _)| *d == best)
         .take(3)
         .map(|(_, n)| n.to_string())
         .collect()

@@ -164,7 +164,7 @@ mod tests {
             ("3.11.2-6+deb12u6", "3.11.2-6", Greater),
             ("1.2-3", "1.2-3ubuntu1", Less),
             ("1.2-3ubuntu1", "1.2-4", Less),
-            ("7.6-1ubuntu0.1", "7.6-1build1", Less),
+            ("7.6-1ubuntu0.1", "7.6-1build1", Greater),
             ("1:2.0~beta", "1:2.0", Less),
             ("a", "b", Less),
             ("1-1-1", "1-1-2", Less),

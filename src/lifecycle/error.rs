@@ -156,10 +156,16 @@ pub enum StepError {
     Craftctl(String),
     /// `stage-packages` could not be staged.
     #[error(transparent)]
-    Packages(#[from] crate::debs::DebsError),
+    Packages(Box<crate::debs::DebsError>),
     /// The part has `stage-packages` but the run was given no way to fetch them.
     #[error("cannot stage packages: this command was not given package settings (mirror, cache)")]
     NoPackages,
+}
+
+impl From<crate::debs::DebsError> for StepError {
+    fn from(e: crate::debs::DebsError) -> Self {
+        StepError::Packages(Box::new(e))
+    }
 }
 
 impl StepError {

@@ -62,7 +62,7 @@ pub enum PackError {
     Lifecycle(#[from] lifecycle::LifecycleError),
     /// The `stage-packages` settings are invalid.
     #[error(transparent)]
-    Packages(#[from] crate::debs::DebsError),
+    Packages(Box<crate::debs::DebsError>),
     /// The `_daemon_` user could not be added.
     #[error(transparent)]
     RunUser(#[from] rootfs::UserError),
@@ -220,7 +220,8 @@ fn packages_context(
     {
         return Ok(None);
     }
-    let mut ctx = crate::debs::PackagesContext::from_env(&project.project_dir)?;
+    let mut ctx = crate::debs::PackagesContext::from_env(&project.project_dir)
+        .map_err(|e| PackError::Packages(Box::new(e)))?;
     ctx.base_rootfs = base.map(|b| b.rootfs.dir().to_path_buf());
     Ok(Some(ctx))
 }
