@@ -31,6 +31,8 @@ pub mod resolve;
 pub mod version;
 
 #[cfg(test)]
+mod stage_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
