@@ -20,6 +20,7 @@
 //! * [`lifecycle`]: parts, their steps, filters and override scripts.
 //! * [`oci`]: deterministic layers, image config/manifest, and the `.rock` archive.
 //! * [`pack`]: the façade that runs the whole pipeline.
+//! * [`debs`]: `stage-packages`: resolving, verifying and unpacking Debian/Ubuntu packages.
 //! * [`base`]: base images: the blob cache, unpacking with whiteouts, pruning against the base.
 //! * [`registry`]: references, auth and the distribution-spec client.
 //! * [`pull`] and [`push`]: base images into the cache, and `.rock` files to a registry.
@@ -28,6 +29,7 @@
 
 pub mod base;
 pub mod cli;
+pub mod debs;
 pub mod init;
 pub mod lifecycle;
 pub mod oci;

@@ -39,7 +39,7 @@ pub fn run(args: LifecycleArgs, step: Step, printer: &Printer) -> anyhow::Result
     let project = load(&args)?;
     for (label, platform) in platforms(&project, &args)? {
         let spinner = printer.spinner(&format!("Running the parts lifecycle for {label}"));
-        let opts = pack::lifecycle_options(&project, label, platform, printer, &spinner);
+        let opts = pack::lifecycle_options(&project, label, platform, None, printer, &spinner)?;
         let result = lifecycle::run_to(&project, &opts, step, &args.parts);
         spinner.finish_and_clear();
         result?;

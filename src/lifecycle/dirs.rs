@@ -7,6 +7,7 @@
 //!   parts/<part>/src/            pulled source            ($CRAFT_PART_SRC)
 //!   parts/<part>/build/          copy of src the build runs in ($CRAFT_PART_BUILD)
 //!   parts/<part>/install/        build output             ($CRAFT_PART_INSTALL)
+//!   parts/<part>/stage_packages/ its unpacked stage-packages (pull), copied into install/ (build)
 //!   parts/<part>/run/            the scripts rcraft ran, for debugging
 //!   stage/                       all parts' staged files  ($CRAFT_STAGE)
 //!   prime/                       the rock's file system   ($CRAFT_PRIME)
@@ -73,6 +74,7 @@ impl WorkDirs {
             build,
             build_work,
             install: base.join("install"),
+            packages: base.join("stage_packages"),
             run: base.join("run"),
         }
     }
@@ -91,6 +93,8 @@ pub struct PartDirs {
     pub build_work: PathBuf,
     /// `parts/<p>/install`.
     pub install: PathBuf,
+    /// `parts/<p>/stage_packages`.
+    pub packages: PathBuf,
     /// `parts/<p>/run`.
     pub run: PathBuf,
 }

@@ -87,9 +87,11 @@ impl LifecycleError {
     pub fn is_user_error(&self) -> bool {
         match self {
             LifecycleError::WorkDir { .. } => false,
-            LifecycleError::Step { source, .. } => {
-                !matches!(source, StepError::Io { .. } | StepError::Spawn { .. })
-            }
+            LifecycleError::Step { source, .. } => match source {
+                StepError::Packages(e) => e.is_user_error(),
+                StepError::NoPackages => false,
+                _ => !matches!(source, StepError::Io { .. } | StepError::Spawn { .. }),
+            },
             _ => true,
         }
     }
@@ -160,6 +162,18 @@ pub enum StepError {
     /// A `craftctl` call was rejected; the message names the command.
     #[error("{0}")]
     Craftctl(String),
+    /// `stage-packages` could not be staged.
+    #[error(transparent)]
+    Packages(Box<crate::debs::DebsError>),
+    /// The part has `stage-packages` but the run was given no way to fetch them.
+    #[error("cannot stage packages: this command was not given package settings (mirror, cache)")]
+    NoPackages,
+}
+
+impl From<crate::debs::DebsError> for StepError {
+    fn from(e: crate::debs::DebsError) -> Self {
+        StepError::Packages(Box::new(e))
+    }
 }
 
 impl StepError {

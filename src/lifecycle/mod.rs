@@ -50,6 +50,9 @@ pub struct LifecycleOptions {
     pub parallel_build_count: usize,
     /// Stream script output to stderr; when false it is captured and shown only on failure.
     pub verbose: bool,
+    /// How to fetch `stage-packages` (mirrors, cache, base image, lock file); `None` makes a
+    /// part with `stage-packages` fail.
+    pub packages: Option<crate::debs::PackagesContext>,
     /// Receives progress lines (`Building app`, `Skipping pull for app (already ran)`).
     pub log: Option<StepLog>,
 }

@@ -11,6 +11,8 @@
 //! `prime/`.
 
 use std::collections::BTreeSet;
+
+use sha2::Digest as _;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
@@ -244,7 +246,21 @@ impl<'a> Lifecycle<'a> {
             o.verbose = false;
             o.parallel_build_count = 0;
             o.log = None;
-            format!("{o:?}")
+            // The packages context holds shared archive state; hash only its settings, and
+            // the lock file's bytes (a changed lock re-pulls).
+            let packages = o.packages.take().map(|p| {
+                let lock = p
+                    .lock_path
+                    .as_ref()
+                    .and_then(|l| fs::read(l).ok())
+                    .map(|b| hex::encode(sha2::Sha256::digest(b)))
+                    .unwrap_or_default();
+                format!(
+                    "{:?} {:?} {:?} {} {lock}",
+                    p.debian_mirror, p.ubuntu_mirror, p.base_rootfs, p.update
+                )
+            });
+            format!("{o:?} packages {packages:?}")
         };
         let identity = format!(
             "{}\0{}\0{}",
@@ -416,12 +432,36 @@ impl<'a> Lifecycle<'a> {
         }
     }
 
-    /// Pull: an empty `src/`, then the override or the default (copy the local source).
+    /// Pull: an empty `src/`, the part's `stage-packages` unpacked into `stage_packages/`,
+    /// then the override or the default (copy the local source).
     fn pull(&mut self, i: usize) -> Result<(), StepError> {
         let src = &self.parts[i].dirs.src;
         fsops::remove_tree(src).map_err(|e| StepError::io("remove", src, e))?;
         fs::create_dir_all(src).map_err(|e| StepError::io("create directory", src, e))?;
+        self.pull_packages(i)?;
         self.run_step_script(i, Step::Pull)
+    }
+
+    /// Resolves, downloads and unpacks the part's `stage-packages` (see [`crate::debs`]).
+    fn pull_packages(&self, i: usize) -> Result<(), StepError> {
+        let part = &self.parts[i];
+        let dest = &part.dirs.packages;
+        fsops::remove_tree(dest).map_err(|e| StepError::io("remove", dest, e))?;
+        if part.spec.stage_packages.is_empty() {
+            return Ok(());
+        }
+        let ctx = self.opts.packages.as_ref().ok_or(StepError::NoPackages)?;
+        crate::debs::stage_packages(
+            ctx,
+            &crate::debs::StageRequest {
+                part: part.name,
+                packages: &part.spec.stage_packages,
+                build_base: &self.project.build_base,
+                arch: &self.opts.build_for,
+                dest,
+            },
+        )?;
+        Ok(())
     }
 
     /// Build: `src/` copied to `build/`, an empty `install/`, the override or the plugin's
@@ -434,6 +474,9 @@ impl<'a> Lifecycle<'a> {
         fsops::copy_tree(&dirs.src, &dirs.build, CopyMode::Link, &|_| false)?;
         fs::create_dir_all(&dirs.install)
             .map_err(|e| StepError::io("create directory", &dirs.install, e))?;
+        if dirs.packages.is_dir() {
+            fsops::copy_tree(&dirs.packages, &dirs.install, CopyMode::Copy, &|_| false)?;
+        }
         if !dirs.build_work.is_dir() {
             return Err(StepError::BadValue {
                 key: "source-subdir",

@@ -105,6 +105,7 @@ impl Fixture {
             parallel_build_count: 2,
             verbose: self.verbose,
             log: None,
+            packages: None,
         }
     }
 

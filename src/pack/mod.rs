@@ -61,6 +61,9 @@ pub enum PackError {
     /// A part failed.
     #[error(transparent)]
     Lifecycle(#[from] lifecycle::LifecycleError),
+    /// The `stage-packages` settings are invalid.
+    #[error(transparent)]
+    Packages(Box<crate::debs::DebsError>),
     /// The `_daemon_` user could not be added.
     #[error(transparent)]
     RunUser(#[from] rootfs::UserError),
@@ -118,6 +121,7 @@ impl PackError {
             | PackError::BaseNotPulled { .. } => true,
             PackError::Base(e) => !matches!(e, BaseError::Io { .. } | BaseError::Oci(_)),
             PackError::Lifecycle(e) => e.is_user_error(),
+            PackError::Packages(e) => e.is_user_error(),
             PackError::Oci(e) => matches!(e, oci::OciError::NoOutputDir { .. }),
             PackError::Io { .. } => false,
         }
@@ -203,6 +207,26 @@ pub fn pack_with_bases(
     Ok(out)
 }
 
+/// How the parts' `stage-packages` are fetched (`None` when no part has any): settings from
+/// the environment (see [`crate::debs::PackagesContext::from_env`]), the lock file next to the
+/// project, and the platform's base image as what is already installed.
+fn packages_context(
+    project: &Project,
+    base: Option<&ResolvedBase>,
+) -> Result<Option<crate::debs::PackagesContext>, PackError> {
+    if project
+        .parts
+        .iter()
+        .all(|(_, p)| p.stage_packages.is_empty())
+    {
+        return Ok(None);
+    }
+    let mut ctx = crate::debs::PackagesContext::from_env(&project.project_dir)
+        .map_err(|e| PackError::Packages(Box::new(e)))?;
+    ctx.base_rootfs = base.map(|b| b.rootfs.dir().to_path_buf());
+    Ok(Some(ctx))
+}
+
 fn pack_platform(
     project: &Project,
     label: &str,
@@ -215,7 +239,7 @@ fn pack_platform(
     let spinner = printer.spinner(&format!("Running the parts lifecycle for {label}"));
     let outcome = lifecycle::run(
         project,
-        &lifecycle_options(project, label, platform, printer, &spinner),
+        &lifecycle_options(project, label, platform, base, printer, &spinner)?,
     );
     spinner.finish_and_clear();
     let outcome = outcome?;
@@ -365,9 +389,10 @@ pub fn lifecycle_options(
     project: &Project,
     label: &str,
     platform: &Platform,
+    base: Option<&ResolvedBase>,
     printer: &Printer,
     spinner: &indicatif::ProgressBar,
-) -> LifecycleOptions {
+) -> Result<LifecycleOptions, PackError> {
     let verbose = printer.is_verbose();
     let (printer, bar) = (printer.clone(), spinner.clone());
     let log = lifecycle::StepLog(std::sync::Arc::new(move |line: &str| {
@@ -377,7 +402,7 @@ pub fn lifecycle_options(
             bar.println(line);
         }
     }));
-    LifecycleOptions {
+    Ok(LifecycleOptions {
         work_dir: work_dir(project, label),
         build_for: platform.build_for.clone(),
         build_on: host_arch().to_string(),
@@ -385,8 +410,9 @@ pub fn lifecycle_options(
             .map(|n| n.get())
             .unwrap_or(1),
         verbose,
+        packages: packages_context(project, base)?,
         log: Some(log),
-    }
+    })
 }
 
 /// Removes `.NAME.rock.*.tmp` files that a killed pack (SIGKILL, power loss) left behind; the

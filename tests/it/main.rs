@@ -30,3 +30,6 @@ mod registry;
 // Pulling a real Debian base (seeded with mmdebstrap, umoci, skopeo) and packing on it.
 mod pull;
 mod seed;
+
+// `stage-packages` from the real Debian archive, run in podman.
+mod debs;
