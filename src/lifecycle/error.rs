@@ -152,6 +152,15 @@ pub enum StepError {
     /// A `craftctl` call was rejected; the message names the command.
     #[error("{0}")]
     Craftctl(String),
+    /// A plugin cannot build the part: a missing host tool, a project it cannot handle, or its
+    /// tool's failure explained (e.g. which Python dependency has no wheel for the image).
+    #[error("{plugin} plugin: {message}")]
+    Plugin {
+        /// The plugin name.
+        plugin: &'static str,
+        /// What went wrong and, where rcraft knows, what to do.
+        message: String,
+    },
 }
 
 impl StepError {

@@ -104,6 +104,7 @@ impl Fixture {
             build_on: "amd64".into(),
             parallel_build_count: 2,
             verbose: self.verbose,
+            base_rootfs: None,
         }
     }
 
@@ -563,10 +564,10 @@ fn organize_onto_an_existing_file_fails_the_build() {
 
 #[test]
 fn unsupported_plugins_and_sources_are_clear_errors() {
-    let f = Fixture::new(vec![("py", part("python"))]);
+    let f = Fixture::new(vec![("mk", part("make"))]);
     assert_eq!(
         f.run().unwrap_err().to_string(),
-        "plugin 'python' is not supported yet (part 'py')"
+        "plugin 'make' is not supported yet (part 'mk')"
     );
     let f = Fixture::new(vec![("g", dump("https://github.com/x/y.git"))]);
     assert_eq!(

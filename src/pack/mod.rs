@@ -222,6 +222,7 @@ fn pack_platform(
                 .map(|n| n.get())
                 .unwrap_or(1),
             verbose: printer.is_verbose(),
+            base_rootfs: base.map(|b| b.rootfs.dir().to_path_buf()),
         },
     );
     spinner.finish_and_clear();
