@@ -27,3 +27,6 @@ mod registry;
 // Pulling a real Debian base (seeded with mmdebstrap, umoci, skopeo) and packing on it.
 mod pull;
 mod seed;
+
+// The python, go and npm plugins with the real toolchains, packed examples run under podman.
+mod plugins;

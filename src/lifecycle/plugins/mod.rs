@@ -99,7 +99,10 @@ impl BuildContext<'_> {
     pub fn string_list(&self, key: &'static str) -> Result<Vec<String>, StepError> {
         let bad = |reason: &str| StepError::BadValue {
             key,
-            value: self.property(key).map(|v| v.to_string()).unwrap_or_default(),
+            value: self
+                .property(key)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
             reason: reason.to_string(),
         };
         match self.property(key) {

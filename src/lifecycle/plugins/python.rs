@@ -90,8 +90,18 @@ impl Plugin for Python {
             "--only-binary :all: --link-mode copy".to_string(),
             common,
         ];
-        args.extend(wanted.constraints.iter().map(|c| format!("-c {}", single_quote(c))));
-        args.extend(wanted.requirements.iter().map(|r| format!("-r {}", single_quote(r))));
+        args.extend(
+            wanted
+                .constraints
+                .iter()
+                .map(|c| format!("-c {}", single_quote(c))),
+        );
+        args.extend(
+            wanted
+                .requirements
+                .iter()
+                .map(|r| format!("-r {}", single_quote(r))),
+        );
         args.extend(wanted.packages.iter().map(|p| single_quote(p)));
         args.extend(wheel.iter().map(|w| quote(w)));
         let mut script = uv_env;

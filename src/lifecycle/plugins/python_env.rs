@@ -64,7 +64,11 @@ impl TargetPython {
                 } else {
                     format!("/usr/bin/python3.{minor}")
                 };
-                (minor, path, "PARTS_PYTHON_INTERPRETER in build-environment".to_string())
+                (
+                    minor,
+                    path,
+                    "PARTS_PYTHON_INTERPRETER in build-environment".to_string(),
+                )
             }
             None => roots
                 .iter()
@@ -245,7 +249,10 @@ mod tests {
     fn glibc_version_from_banner_or_symbol_versions() {
         let banner = b"\0GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\0";
         assert_eq!(glibc_minor_in(banner), Some(36));
-        assert_eq!(glibc_minor_in(b"GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.9\0"), Some(34));
+        assert_eq!(
+            glibc_minor_in(b"GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.9\0"),
+            Some(34)
+        );
         assert_eq!(glibc_minor_in(b"nothing here"), None);
     }
 

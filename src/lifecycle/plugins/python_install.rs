@@ -24,8 +24,7 @@ pub fn relocate(
     ];
     for (name, dest) in moves {
         let from = site.join(name);
-        if !from.symlink_metadata().is_ok_and(|m| m.is_dir()) || from.join("__init__.py").exists()
-        {
+        if !from.symlink_metadata().is_ok_and(|m| m.is_dir()) || from.join("__init__.py").exists() {
             continue;
         }
         let dest = install.join(dest);
@@ -123,8 +122,7 @@ pub fn explain_uv_failure(
         format!("`{pkg}` does not exist in the package index")
     } else if let Some(pkg) = between(stderr, "there is no version of ", " and") {
         format!("no version of `{pkg}` matches")
-    } else if stderr.contains("Couldn't parse requirement") || stderr.contains("Failed to parse")
-    {
+    } else if stderr.contains("Couldn't parse requirement") || stderr.contains("Failed to parse") {
         "a requirement cannot be parsed".to_string()
     } else {
         format!("uv could not install them for {what}")
@@ -135,7 +133,14 @@ pub fn explain_uv_failure(
         .filter(|l| !l.trim().is_empty())
         .collect();
     let details = if details.is_empty() {
-        stderr.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect()
+        stderr
+            .lines()
+            .rev()
+            .take(10)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
     } else {
         details
     };
