@@ -168,6 +168,15 @@ pub enum StepError {
     /// The part has `stage-packages` but the run was given no way to fetch them.
     #[error("cannot stage packages: this command was not given package settings (mirror, cache)")]
     NoPackages,
+    /// A plugin cannot build the part: a missing host tool, a project it cannot handle, or its
+    /// tool's failure explained (e.g. which Python dependency has no wheel for the image).
+    #[error("{plugin} plugin: {message}")]
+    Plugin {
+        /// The plugin name.
+        plugin: &'static str,
+        /// What went wrong and, where rcraft knows, what to do.
+        message: String,
+    },
 }
 
 impl From<crate::debs::DebsError> for StepError {

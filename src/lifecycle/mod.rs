@@ -7,7 +7,7 @@
 //! * [`order`]: part order from `after`;
 //! * [`dirs`]: the work dir layout;
 //! * [`steps`]: the four steps, one function each, and `craftctl` requests;
-//! * [`plugins`]: what a part's default build does (`nil`, `dump`);
+//! * [`plugins`]: what a part's default build does (`nil`, `dump`, `python`, `go`, `npm`);
 //! * [`filters`], [`glob`], [`permissions`]: `organize`, `stage`/`prime` filesets, `permissions`;
 //! * [`scripts`], [`craftctl`]: override scripts, their environment and `craftctl`;
 //! * [`fsops`]: tree copies and hard links, prime-dir snapshots.
@@ -50,6 +50,9 @@ pub struct LifecycleOptions {
     pub parallel_build_count: usize,
     /// Stream script output to stderr; when false it is captured and shown only on failure.
     pub verbose: bool,
+    /// The base image's unpacked root filesystem (`None` for `bare`): plugins look there for
+    /// what the image already has (the python plugin: its Python and glibc).
+    pub base_rootfs: Option<PathBuf>,
     /// How to fetch `stage-packages` (mirrors, cache, base image, lock file); `None` makes a
     /// part with `stage-packages` fail.
     pub packages: Option<crate::debs::PackagesContext>,

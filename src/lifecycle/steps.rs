@@ -613,6 +613,13 @@ impl<'a> Lifecycle<'a> {
                     build_work_dir: &part.dirs.build_work,
                     install_dir: &part.dirs.install,
                     runner: &runner,
+                    stage_dir: &self.work.stage,
+                    run_dir: &part.dirs.run,
+                    base_rootfs: self.opts.base_rootfs.as_deref(),
+                    bare: self.project.base.is_bare(),
+                    build_for: &self.opts.build_for,
+                    build_on: &self.opts.build_on,
+                    parallel_build_count: self.opts.parallel_build_count.max(1),
                 })
             }
             Step::Stage => {

@@ -106,6 +106,7 @@ impl Fixture {
             verbose: self.verbose,
             log: None,
             packages: None,
+            base_rootfs: None,
         }
     }
 
@@ -565,10 +566,10 @@ fn organize_onto_an_existing_file_fails_the_build() {
 
 #[test]
 fn unsupported_plugins_and_sources_are_clear_errors() {
-    let f = Fixture::new(vec![("py", part("python"))]);
+    let f = Fixture::new(vec![("mk", part("make"))]);
     assert_eq!(
         f.run().unwrap_err().to_string(),
-        "plugin 'python' is not supported yet (part 'py')"
+        "plugin 'make' is not supported yet (part 'mk')"
     );
     let f = Fixture::new(vec![("g", dump("https://github.com/x/y.git"))]);
     assert_eq!(

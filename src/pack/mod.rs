@@ -411,6 +411,7 @@ pub fn lifecycle_options(
             .unwrap_or(1),
         verbose,
         packages: packages_context(project, base)?,
+        base_rootfs: base.map(|b| b.rootfs.dir().to_path_buf()),
         log: Some(log),
     })
 }

@@ -33,3 +33,6 @@ mod seed;
 
 // `stage-packages` from the real Debian archive, run in podman.
 mod debs;
+
+// The python, go and npm plugins with the real toolchains, packed examples run under podman.
+mod plugins;

@@ -1,6 +1,8 @@
 //! Seeds a real Debian base image into a test registry, with tools independent of rcraft:
 //! `mmdebstrap` builds a bookworm root filesystem from the machine's own apt mirror, `umoci`
-//! wraps it as a one-layer OCI image and `skopeo` pushes it.
+//! wraps it as a one-layer OCI image and `skopeo` pushes it. [`debian_layout`] builds the
+//! image (optionally with extra packages) without pushing, for tests that push one image to
+//! several registries.
 
 use std::path::Path;
 use std::process::Command;
@@ -50,13 +52,36 @@ fn check(cmd: &mut Command, what: &str) {
 /// Builds a Debian bookworm `essential` image and pushes it to `dest` (e.g.
 /// `127.0.0.1:PORT/library/debian:bookworm`, plain HTTP). `work` is a scratch directory.
 pub fn seed_debian(work: &Path, dest: &str) {
-    for tool in ["mmdebstrap", "umoci", "skopeo"] {
+    push_layout(&debian_layout(work, &[]), dest);
+}
+
+/// Pushes the image `layout` (as [`debian_layout`] returns it) to `dest`.
+pub fn push_layout(image: &str, dest: &str) {
+    require_tool("skopeo");
+    check(
+        Command::new("skopeo")
+            .args(["copy", "--quiet", "--dest-tls-verify=false"])
+            .arg(format!("oci:{image}"))
+            .arg(format!("docker://{dest}")),
+        "skopeo copy",
+    );
+}
+
+/// Builds a Debian bookworm `essential` image with the packages `include` in an OCI layout
+/// under `work` and returns its `umoci` image reference (`<layout>:base`).
+pub fn debian_layout(work: &Path, include: &[&str]) -> String {
+    for tool in ["mmdebstrap", "umoci"] {
         require_tool(tool);
     }
     let rootfs = work.join("rootfs.tar");
+    let mut mmdebstrap = Command::new("mmdebstrap");
+    mmdebstrap.args(["--variant=essential", "--quiet"]);
+    if !include.is_empty() {
+        mmdebstrap.arg(format!("--include={}", include.join(",")));
+    }
     check(
-        Command::new("mmdebstrap")
-            .args(["--variant=essential", "--quiet", "bookworm"])
+        mmdebstrap
+            .arg("bookworm")
             .arg(&rootfs)
             .arg(host_apt_mirror())
             .stdin(std::process::Stdio::null()),
@@ -100,11 +125,6 @@ pub fn seed_debian(work: &Path, dest: &str) {
         Command::new("umoci").args(["gc", "--layout"]).arg(&layout),
         "umoci gc",
     );
-    check(
-        Command::new("skopeo")
-            .args(["copy", "--quiet", "--dest-tls-verify=false"])
-            .arg(format!("oci:{image}"))
-            .arg(format!("docker://{dest}")),
-        "skopeo copy",
-    );
+    let _ = std::fs::remove_file(&rootfs);
+    image
 }

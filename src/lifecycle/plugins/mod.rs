@@ -5,16 +5,28 @@
 //! prime are the lifecycle's. To add a plugin (python, go, npm, ...): write a module with a
 //! type implementing [`Plugin`], usually by running shell commands with
 //! [`BuildContext::run_commands`], and add its name to [`lookup`].
+//!
+//! `python`, `go` and `npm` use the host's toolchains (`uv`, `go`, `node`/`npm`), as Rockcraft's
+//! plugins use whatever the build instance has; [`host`] finds them and rcraft's cache for them.
 
 mod dump;
+mod go;
+mod host;
 mod nil;
+mod npm;
+mod python;
+mod python_env;
+mod python_install;
 
 use std::path::Path;
 
 use crate::project::Part;
 
 pub use dump::Dump;
+pub use go::Go;
 pub use nil::Nil;
+pub use npm::Npm;
+pub use python::Python;
 
 use super::StepError;
 
@@ -46,6 +58,20 @@ pub struct BuildContext<'a> {
     pub install_dir: &'a Path,
     /// Runs commands with the step environment.
     pub runner: &'a dyn CommandRunner,
+    /// `$CRAFT_STAGE`: what the parts this one is `after` staged.
+    pub stage_dir: &'a Path,
+    /// The part's `run/` dir, where scripts and their logs go (plugins keep tool output there).
+    pub run_dir: &'a Path,
+    /// The base image's unpacked root filesystem (`None` for `bare`, or when not known).
+    pub base_rootfs: Option<&'a Path>,
+    /// Whether the project's base is `bare`.
+    pub bare: bool,
+    /// Debian architecture the rock is for, e.g. `amd64`.
+    pub build_for: &'a str,
+    /// Debian architecture of the host.
+    pub build_on: &'a str,
+    /// `$CRAFT_PARALLEL_BUILD_COUNT` (at least 1).
+    pub parallel_build_count: usize,
 }
 
 impl BuildContext<'_> {
@@ -54,6 +80,43 @@ impl BuildContext<'_> {
     pub fn run_commands(&self, label: &str, commands: &[String]) -> Result<(), StepError> {
         self.runner.run(label, &commands.join("\n"))
     }
+
+    /// Whether the part's `build-environment` sets `name` (a plugin's default then yields).
+    pub fn sets_env(&self, name: &str) -> bool {
+        self.part.build_environment.iter().any(|(k, _)| k == name)
+    }
+
+    /// The value of the plugin property `key` (e.g. `python-requirements`), if set.
+    pub fn property(&self, key: &str) -> Option<&serde_json::Value> {
+        self.part
+            .plugin_properties
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The plugin property `key` as a list of strings (absent or null: empty).
+    pub fn string_list(&self, key: &'static str) -> Result<Vec<String>, StepError> {
+        let bad = |reason: &str| StepError::BadValue {
+            key,
+            value: self
+                .property(key)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            reason: reason.to_string(),
+        };
+        match self.property(key) {
+            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => Ok(s.clone()),
+                    _ => Err(bad("expected a list of strings")),
+                })
+                .collect(),
+            Some(_) => Err(bad("expected a list of strings")),
+        }
+    }
 }
 
 /// The plugin named `name`, if rcraft implements it.
@@ -61,6 +124,9 @@ pub fn lookup(name: &str) -> Option<Box<dyn Plugin>> {
     match name {
         "nil" => Some(Box::new(Nil)),
         "dump" => Some(Box::new(Dump)),
+        "python" => Some(Box::new(Python)),
+        "go" => Some(Box::new(Go)),
+        "npm" => Some(Box::new(Npm)),
         _ => None,
     }
 }

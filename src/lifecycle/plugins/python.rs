@@ -1,0 +1,217 @@
+//! [`Python`], the `python` plugin (Rockcraft's v1 keys: `python-requirements`,
+//! `python-constraints`, `python-packages`), without a venv and without running the image's
+//! Python: the host's `uv` resolves and installs wheels for the image's Python version and
+//! platform ([`TargetPython`]) into `usr/local/lib/python3.N/dist-packages`, where Debian's and
+//! Ubuntu's Python find them, as
+//!
+//! ```text
+//! uv pip install --target <install>/usr/local/lib/python3.N/dist-packages \
+//!     --python-version 3.N --python-platform x86_64-manylinux_2_NN --only-binary :all: \
+//!     --python <host python3> --no-python-downloads --link-mode copy \
+//!     [-c <constraints>]... [-r <requirements>]... [<packages>]... [<project wheel>]
+//! ```
+//!
+//! then console scripts go to `usr/local/bin` with `#!/usr/bin/python3.N`. A project with
+//! `setup.py` or a `pyproject.toml` declaring `[project]`/`[build-system]` is built into a
+//! wheel first (`uv build --wheel`; pure-Python projects only). uv's cache is rcraft's
+//! (`<cache>/uv`) unless `UV_CACHE_DIR` is set; `PIP_INDEX_URL`/`PIP_EXTRA_INDEX_URL` are
+//! passed on as uv's when uv's own are not set; TLS trusts `SSL_CERT_FILE` as uv does.
+//!
+//! Deviations from Rockcraft: no venv (so no `pip`, `setuptools`, `wheel` unless listed in
+//! `python-packages`, whose default is empty here), wheels only (no sdist builds), no `.pyc`
+//! files (Python writes them where it may).
+
+use std::path::{Path, PathBuf};
+
+use super::host::{self, quote};
+use super::python_env::TargetPython;
+use super::python_install::{explain_uv_failure, relocate};
+use super::{BuildContext, Plugin};
+use crate::lifecycle::StepError;
+use crate::lifecycle::scripts::single_quote;
+
+/// The `python` plugin.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Python;
+
+/// What to install.
+struct Wanted {
+    requirements: Vec<String>,
+    constraints: Vec<String>,
+    packages: Vec<String>,
+    /// The source is a Python project to build and install too.
+    project: bool,
+}
+
+impl Plugin for Python {
+    fn name(&self) -> &'static str {
+        "python"
+    }
+
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<(), StepError> {
+        let wanted = Wanted {
+            requirements: ctx.string_list("python-requirements")?,
+            constraints: ctx.string_list("python-constraints")?,
+            packages: ctx.string_list("python-packages")?,
+            project: is_python_project(ctx.build_work_dir),
+        };
+        if wanted.requirements.is_empty() && wanted.packages.is_empty() && !wanted.project {
+            return Ok(());
+        }
+        let target = TargetPython::detect(ctx)?;
+        let uv = host::require(
+            "python",
+            host::find_tool_or_env("UV", "uv"),
+            "uv",
+            "install it (e.g. `python3 -m pip install uv` or `pipx install uv`), or set UV to its path",
+        )?;
+        let host_python = host::require(
+            "python",
+            host::find_tool("python3"),
+            "python3",
+            "uv runs the install with a host Python 3 (any version); install python3",
+        )?;
+        let uv_env = uv_environment();
+        let common = format!(
+            "--python {} --no-python-downloads --color never",
+            quote(&host_python)
+        );
+        let wheel = if wanted.project {
+            Some(build_project_wheel(ctx, &uv, &common, &uv_env)?)
+        } else {
+            None
+        };
+        let site = ctx.install_dir.join(target.site_dir());
+        let err_file = ctx.run_dir.join("uv-install.stderr");
+        let mut args = vec![
+            format!("--target {}", quote(&site)),
+            format!("--python-version {}", target.version()),
+            format!("--python-platform {}", target.platform),
+            "--only-binary :all: --link-mode copy".to_string(),
+            common,
+        ];
+        args.extend(
+            wanted
+                .constraints
+                .iter()
+                .map(|c| format!("-c {}", single_quote(c))),
+        );
+        args.extend(
+            wanted
+                .requirements
+                .iter()
+                .map(|r| format!("-r {}", single_quote(r))),
+        );
+        args.extend(wanted.packages.iter().map(|p| single_quote(p)));
+        args.extend(wheel.iter().map(|w| quote(w)));
+        let mut script = uv_env;
+        script.push(format!("rm -rf {}", quote(&site)));
+        script.push(format!(
+            "{} pip install {} 2>{err} || {{ status=$?; cat {err} >&2; exit $status; }}",
+            quote(&uv),
+            args.join(" "),
+            err = quote(&err_file)
+        ));
+        script.push(format!("cat {} >&2", quote(&err_file)));
+        if let Err(e) = ctx.run_commands("python-install", &script) {
+            let stderr = std::fs::read_to_string(&err_file).unwrap_or_default();
+            if !stderr.contains("error:") {
+                return Err(e);
+            }
+            return Err(StepError::Plugin {
+                plugin: "python",
+                message: explain_uv_failure(
+                    &stderr,
+                    &target.version(),
+                    &target.platform,
+                    &target.found_in,
+                ),
+            });
+        }
+        relocate(ctx.install_dir, &site, target.minor, &target.interpreter)
+    }
+}
+
+/// Lines setting uv's cache and index from rcraft's cache and pip's settings.
+fn uv_environment() -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(cache) = host::cache_dir("uv") {
+        lines.extend(host::default_exports(&[(
+            "UV_CACHE_DIR",
+            cache.to_string_lossy().into_owned(),
+        )]));
+    }
+    lines.push(
+        "[ -z \"${PIP_INDEX_URL:-}\" ] || [ -n \"${UV_INDEX_URL:-}${UV_DEFAULT_INDEX:-}\" ] \
+         || export UV_INDEX_URL=\"$PIP_INDEX_URL\""
+            .to_string(),
+    );
+    lines.push(
+        "[ -z \"${PIP_EXTRA_INDEX_URL:-}\" ] || [ -n \"${UV_EXTRA_INDEX_URL:-}${UV_INDEX:-}\" ] \
+         || export UV_EXTRA_INDEX_URL=\"$PIP_EXTRA_INDEX_URL\""
+            .to_string(),
+    );
+    lines
+}
+
+/// Whether `dir` holds a Python project pip would install (`setup.py`, or a `pyproject.toml`
+/// with a `[project]` or `[build-system]` table; one holding only tool settings is not).
+fn is_python_project(dir: &Path) -> bool {
+    if dir.join("setup.py").is_file() {
+        return true;
+    }
+    std::fs::read_to_string(dir.join("pyproject.toml")).is_ok_and(|text| {
+        text.lines()
+            .map(str::trim)
+            .any(|l| l == "[project]" || l == "[build-system]")
+    })
+}
+
+/// Builds the source into a pure-Python wheel with `uv build` and returns its path.
+fn build_project_wheel(
+    ctx: &BuildContext<'_>,
+    uv: &Path,
+    common: &str,
+    uv_env: &[String],
+) -> Result<PathBuf, StepError> {
+    let out = ctx.run_dir.join("wheel");
+    let mut script = uv_env.to_vec();
+    script.push(format!("rm -rf {}", quote(&out)));
+    script.push(format!(
+        "{} build --wheel --out-dir {} {common} .",
+        quote(uv),
+        quote(&out)
+    ));
+    ctx.run_commands("python-build-wheel", &script)?;
+    let wheels: Vec<PathBuf> = std::fs::read_dir(&out)
+        .map_err(|e| StepError::io("read", &out, e))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+        .collect();
+    let [wheel] = wheels.as_slice() else {
+        return Err(StepError::Plugin {
+            plugin: "python",
+            message: format!(
+                "`uv build --wheel` made {} wheels in `{}`, expected one",
+                wheels.len(),
+                out.display()
+            ),
+        });
+    };
+    let name = wheel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.ends_with("-none-any.whl") {
+        return Err(StepError::Plugin {
+            plugin: "python",
+            message: format!(
+                "the project builds a platform-specific wheel ({name}): rcraft builds only \
+                 pure-Python projects, with the host's Python; ship the compiled part as a \
+                 wheel for the image's Python instead"
+            ),
+        });
+    }
+    Ok(wheel.clone())
+}
