@@ -19,27 +19,36 @@ fn load(args: &LifecycleArgs) -> anyhow::Result<Project> {
     Ok(project::load(&dir)?.project)
 }
 
-/// The platforms to work on: `--platform`, else the first one this machine can build.
-fn platforms<'p>(
-    project: &'p Project,
-    args: &LifecycleArgs,
-) -> anyhow::Result<Vec<&'p (String, Platform)>> {
-    let opts = PackOptions {
+/// Options for the step commands: `--platform`, and the default package settings.
+fn options(project: &Project, args: &LifecycleArgs) -> PackOptions {
+    PackOptions {
         output_dir: project.project_dir.clone(),
         platform: args.platform.clone(),
         build_for: None,
         source_date_epoch: 0,
-    };
-    let plan = pack::build_plan(project, &opts)?;
+        archive_mirror: std::env::var("RCRAFT_ARCHIVE_MIRROR").ok(),
+        update_lock: false,
+    }
+}
+
+/// The platforms to work on: `--platform`, else the first one this machine can build.
+fn platforms<'p>(
+    project: &'p Project,
+    opts: &PackOptions,
+) -> anyhow::Result<Vec<&'p (String, Platform)>> {
+    let plan = pack::build_plan(project, opts)?;
     Ok(plan.into_iter().take(1).collect())
 }
 
 /// Runs the lifecycle up to `step`.
 pub fn run(args: LifecycleArgs, step: Step, printer: &Printer) -> anyhow::Result<()> {
     let project = load(&args)?;
-    for (label, platform) in platforms(&project, &args)? {
+    let pack_opts = options(&project, &args);
+    for (label, platform) in platforms(&project, &pack_opts)? {
         let spinner = printer.spinner(&format!("Running the parts lifecycle for {label}"));
-        let opts = pack::lifecycle_options(&project, label, platform, None, printer, &spinner)?;
+        let opts = pack::lifecycle_options(
+            &project, label, platform, &pack_opts, None, printer, &spinner,
+        )?;
         let result = lifecycle::run_to(&project, &opts, step, &args.parts);
         spinner.finish_and_clear();
         result?;

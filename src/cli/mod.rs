@@ -131,6 +131,13 @@ pub struct PackArgs {
     /// Talk plain HTTP to the base image's registry even if it is not on this machine.
     #[arg(long)]
     pub insecure: bool,
+    /// Debian archive mirror for `stage-packages` (default: this machine's apt sources).
+    #[arg(long, env = "RCRAFT_ARCHIVE_MIRROR", value_name = "URL")]
+    pub archive_mirror: Option<String>,
+    /// Resolve `stage-packages` again and rewrite `rcraft.lock` (default: use the locked
+    /// versions).
+    #[arg(long)]
+    pub update_lock: bool,
 }
 
 /// Arguments of `rcraft push`.

@@ -32,6 +32,8 @@ pub fn run(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
         platform: args.platform,
         build_for: args.build_for,
         source_date_epoch,
+        archive_mirror: args.archive_mirror.clone(),
+        update_lock: args.update_lock,
     };
     let bases = pull_bases(&loaded.project, &opts, &base_args, printer)?;
     for packed in pack_with_bases(&loaded.project, &opts, &bases, printer)? {

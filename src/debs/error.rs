@@ -123,7 +123,7 @@ pub enum DebsError {
     },
     /// A package recorded in the lock file can no longer be downloaded.
     #[error(
-        "cannot download {name} {version} recorded in `{}`: the archive no longer has it ({reason})\n  hint: delete the lock file or pack with the option that updates it to resolve the packages again",
+        "cannot download {name} {version} recorded in `{}`: the archive no longer has it ({reason})\n  hint: run `rcraft pack --update-lock` (or delete the lock file) to resolve the packages again",
         lock.display()
     )]
     LockedGone {

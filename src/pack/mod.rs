@@ -39,6 +39,10 @@ pub struct PackOptions {
     pub build_for: Option<String>,
     /// Timestamp for files and the image (`SOURCE_DATE_EPOCH`), 0 when unset.
     pub source_date_epoch: u64,
+    /// Debian archive mirror for `stage-packages` (default: this machine's apt sources).
+    pub archive_mirror: Option<String>,
+    /// Resolve `stage-packages` again and rewrite `rcraft.lock`.
+    pub update_lock: bool,
 }
 
 /// One rock written.
@@ -212,6 +216,7 @@ pub fn pack_with_bases(
 /// project, and the platform's base image as what is already installed.
 fn packages_context(
     project: &Project,
+    opts: &PackOptions,
     base: Option<&ResolvedBase>,
 ) -> Result<Option<crate::debs::PackagesContext>, PackError> {
     if project
@@ -224,6 +229,11 @@ fn packages_context(
     let mut ctx = crate::debs::PackagesContext::from_env(&project.project_dir)
         .map_err(|e| PackError::Packages(Box::new(e)))?;
     ctx.base_rootfs = base.map(|b| b.rootfs.dir().to_path_buf());
+    ctx.update = opts.update_lock;
+    if let Some(url) = &opts.archive_mirror {
+        ctx.debian_mirror =
+            Some(crate::debs::Mirror::from_url(url).map_err(|e| PackError::Packages(Box::new(e)))?);
+    }
     Ok(Some(ctx))
 }
 
@@ -239,7 +249,7 @@ fn pack_platform(
     let spinner = printer.spinner(&format!("Running the parts lifecycle for {label}"));
     let outcome = lifecycle::run(
         project,
-        &lifecycle_options(project, label, platform, base, printer, &spinner)?,
+        &lifecycle_options(project, label, platform, opts, base, printer, &spinner)?,
     );
     spinner.finish_and_clear();
     let outcome = outcome?;
@@ -389,6 +399,7 @@ pub fn lifecycle_options(
     project: &Project,
     label: &str,
     platform: &Platform,
+    opts: &PackOptions,
     base: Option<&ResolvedBase>,
     printer: &Printer,
     spinner: &indicatif::ProgressBar,
@@ -410,7 +421,7 @@ pub fn lifecycle_options(
             .map(|n| n.get())
             .unwrap_or(1),
         verbose,
-        packages: packages_context(project, base)?,
+        packages: packages_context(project, opts, base)?,
         base_rootfs: base.map(|b| b.rootfs.dir().to_path_buf()),
         log: Some(log),
     })

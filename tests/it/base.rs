@@ -103,6 +103,8 @@ fn pack_in(s: &Setup, bases: &[ResolvedBase], out: &str) -> Result<Vec<Packed>, 
         platform: None,
         build_for: None,
         source_date_epoch: 1_700_000_000,
+        archive_mirror: None,
+        update_lock: false,
     };
     let printer = Printer::new(Verbosity::Quiet);
     if bases.is_empty() {
