@@ -27,3 +27,6 @@ mod registry;
 // Pulling a real Debian base (seeded with mmdebstrap, umoci, skopeo) and packing on it.
 mod pull;
 mod seed;
+
+// The worker-server binary (rcraft's Pebble): services, checks, signals, reaping, WEBSERVER_*.
+mod worker;
