@@ -1,14 +1,14 @@
-//! A minimal YAML tree for layer files: values with their line numbers.
+//! A small YAML parser for layer files: the block and flow subset Pebble layers use.
 //!
-//! Layer files are read with `serde-saphyr` into this tree (not straight into structs) so that
-//! [`super::layer`] can name the exact field that is wrong (`services.web.startup`) and its line.
-//! This is deliberately separate from `crate::project::yaml`, which links `regex` for its error
-//! messages; the worker-server binary must stay small.
-
-use std::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+//! Supported: block mappings and sequences (including `- key: value` compact mappings and
+//! sequences at their key's indentation), flow `[...]` and `{...}` (may span lines), plain,
+//! single- and double-quoted scalars (multi-line, folded), `|` and `>` block scalars with
+//! chomping and indentation indicators, comments, and `---`/`...` around one document.
+//! Anchors, aliases, tags, complex keys and multiple documents are rejected with a clear error.
+//! Plain scalars resolve like YAML 1.2's core schema (null, bools, ints, floats, strings).
+//!
+//! serde-saphyr (what `rockcraft.yaml` loading uses) costs ~340 KB in the static binary; this
+//! keeps the worker-server under its 2 MB goal. Values keep their 1-based line for errors.
 
 /// One YAML value.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,147 +65,675 @@ impl Node {
     }
 }
 
-/// A syntax error: the parser's message and line.
+/// A syntax error: what is wrong and on which line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyntaxError {
-    /// The first line of the parser's message.
+    /// What is wrong.
     pub message: String,
     /// 1-based line, 0 when unknown.
     pub line: u64,
 }
 
+type R<T> = Result<T, SyntaxError>;
+
+fn fail<T>(line: u64, message: impl Into<String>) -> R<T> {
+    Err(SyntaxError {
+        message: message.into(),
+        line,
+    })
+}
+
+#[derive(Clone, Debug)]
+struct Line {
+    indent: usize,
+    text: String,
+    number: u64,
+}
+
+fn is_blank(text: &str) -> bool {
+    let t = text.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
 /// Parses one YAML document; an empty document is `Null`.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    if text.trim().is_empty() {
-        return Ok(Node {
-            value: Yaml::Null,
-            line: 1,
+    let mut lines = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let number = n as u64 + 1;
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let indent = raw.len() - raw.trim_start_matches(' ').len();
+        if raw[indent..].starts_with('\t') && !is_blank(raw) {
+            return fail(number, "tabs are not allowed for indentation");
+        }
+        lines.push(Line {
+            indent,
+            text: raw[indent..].trim_end().to_string(),
+            number,
         });
     }
-    match serde_saphyr::from_str::<Spanned<Value>>(text) {
-        Ok(v) => Ok(Node {
-            value: v.value.0,
-            line: v.referenced.line(),
-        }),
-        Err(err) => {
-            let line = err.location().map(|l| l.line()).unwrap_or(0);
-            let text = err.to_string();
-            let first = text.lines().next().unwrap_or("invalid YAML").trim();
-            let message = match first.split_once(": ") {
-                Some((pos, rest)) if pos.contains("line ") => rest,
-                _ => first,
-            };
-            Err(SyntaxError {
-                message: message.trim_start_matches("error: ").to_string(),
-                line,
-            })
+    let mut p = Parser { lines, i: 0 };
+    p.skip_blank();
+    if p.i < p.lines.len() && p.lines[p.i].indent == 0 && is_marker(&p.lines[p.i].text, "---") {
+        let rest = p.lines[p.i].text[3..].trim().to_string();
+        if !is_blank(&rest) {
+            return fail(p.lines[p.i].number, "content after --- is not supported");
+        }
+        p.i += 1;
+    }
+    let node = p.block(-1)?;
+    p.skip_blank();
+    if p.i < p.lines.len() && p.lines[p.i].indent == 0 && is_marker(&p.lines[p.i].text, "...") {
+        p.i += 1;
+        p.skip_blank();
+    }
+    if let Some(line) = p.lines.get(p.i) {
+        let what = if is_marker(&line.text, "---") {
+            "only one YAML document is supported"
+        } else {
+            "unexpected content (check the indentation)"
+        };
+        return fail(line.number, what);
+    }
+    Ok(node)
+}
+
+fn is_marker(text: &str, marker: &str) -> bool {
+    text == marker || text.starts_with(&format!("{marker} "))
+}
+
+struct Parser {
+    lines: Vec<Line>,
+    i: usize,
+}
+
+impl Parser {
+    fn skip_blank(&mut self) {
+        while self.i < self.lines.len() && is_blank(&self.lines[self.i].text) {
+            self.i += 1;
         }
     }
-}
 
-struct Value(Yaml);
-
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-fn node(v: Spanned<Value>) -> Node {
-    Node {
-        value: v.value.0,
-        line: v.referenced.line(),
-    }
-}
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value(Yaml::Bool(v)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value(Yaml::Int(v.into())))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value(Yaml::Int(v.into())))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        Ok(Value(Yaml::Int(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Value(Yaml::Float(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value(Yaml::Str(v.to_string())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value(Yaml::Str(v)))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value(Yaml::Null))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value(Yaml::Null))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Spanned<Value>>()? {
-            items.push(node(item));
+    /// The block node that starts on the next non-blank line, if indented more than `parent`.
+    fn block(&mut self, parent: isize) -> R<Node> {
+        self.skip_blank();
+        let Some(line) = self.lines.get(self.i).cloned() else {
+            return Ok(Node {
+                value: Yaml::Null,
+                line: 0,
+            });
+        };
+        if line.indent as isize <= parent {
+            return Ok(Node {
+                value: Yaml::Null,
+                line: 0,
+            });
         }
-        Ok(Value(Yaml::Seq(items)))
+        if is_dash(&line.text) {
+            return self.seq(line.indent);
+        }
+        if split_key(&line.text, line.number)?.is_some() {
+            return self.map(line.indent);
+        }
+        self.i += 1;
+        self.inline(&line.text, line.number, parent)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+
+    fn map(&mut self, indent: usize) -> R<Node> {
+        let first = self.lines[self.i].number;
         let mut entries: Vec<(String, Node)> = Vec::new();
-        while let Some(key) = map.next_key::<Spanned<Value>>()? {
-            let key = node(key);
-            let name = match key.scalar() {
-                Some(s) => s,
-                None if key.value == Yaml::Null => "null".to_string(),
-                None => return Err(de::Error::custom("mapping keys must be scalars")),
+        loop {
+            self.skip_blank();
+            let Some(line) = self.lines.get(self.i).cloned() else {
+                break;
             };
-            let value = node(map.next_value::<Spanned<Value>>()?);
-            if entries.iter().any(|(k, _)| *k == name) {
-                return Err(de::Error::custom(format!("duplicate key {name:?}")));
+            if line.indent < indent
+                || (line.indent == indent && is_dash(&line.text))
+                || is_doc_marker(&line)
+            {
+                break;
             }
-            entries.push((name, value));
+            if line.indent > indent {
+                return fail(line.number, "unexpected indentation");
+            }
+            let Some((key, rest)) = split_key(&line.text, line.number)? else {
+                return fail(line.number, "expected a `key: value` line");
+            };
+            self.i += 1;
+            let value = if is_blank(&rest) {
+                self.skip_blank();
+                match self.lines.get(self.i) {
+                    Some(next) if next.indent == indent && is_dash(&next.text) => {
+                        self.seq(indent)?
+                    }
+                    _ => self.block(indent as isize)?,
+                }
+            } else {
+                self.inline(&rest, line.number, indent as isize)?
+            };
+            if entries.iter().any(|(k, _)| *k == key) {
+                return fail(line.number, format!("duplicate key {key:?}"));
+            }
+            let value = if value.value == Yaml::Null && value.line == 0 {
+                Node {
+                    value: Yaml::Null,
+                    line: line.number,
+                }
+            } else {
+                value
+            };
+            entries.push((key, value));
         }
-        Ok(Value(Yaml::Map(entries)))
+        Ok(Node {
+            value: Yaml::Map(entries),
+            line: first,
+        })
+    }
+
+    fn seq(&mut self, indent: usize) -> R<Node> {
+        let first = self.lines[self.i].number;
+        let mut items = Vec::new();
+        loop {
+            self.skip_blank();
+            let Some(line) = self.lines.get(self.i).cloned() else {
+                break;
+            };
+            if is_doc_marker(&line) {
+                break;
+            }
+            if line.indent < indent || !is_dash(&line.text) {
+                if line.indent > indent {
+                    return fail(line.number, "unexpected indentation");
+                }
+                break;
+            }
+            if line.indent > indent {
+                return fail(line.number, "unexpected indentation");
+            }
+            let after = &line.text[1..];
+            let rest = after.trim_start();
+            if is_blank(rest) {
+                self.i += 1;
+                items.push(self.block(indent as isize)?);
+                continue;
+            }
+            // `- key: v` or `- - x`: the rest is a node indented at its own column.
+            let column = indent + 1 + (after.len() - rest.len());
+            if is_dash(rest) || split_key(rest, line.number)?.is_some() {
+                self.lines[self.i] = Line {
+                    indent: column,
+                    text: rest.to_string(),
+                    number: line.number,
+                };
+                items.push(if is_dash(rest) {
+                    self.seq(column)?
+                } else {
+                    self.map(column)?
+                });
+                continue;
+            }
+            self.i += 1;
+            items.push(self.inline(rest, line.number, indent as isize)?);
+        }
+        Ok(Node {
+            value: Yaml::Seq(items),
+            line: first,
+        })
+    }
+
+    /// Continuation lines of a multi-line scalar: those indented more than `parent`.
+    fn continuation(&mut self, parent: isize) -> R<Vec<String>> {
+        let mut out = Vec::new();
+        while let Some(line) = self.lines.get(self.i) {
+            if line.text.is_empty() {
+                out.push(String::new());
+            } else if line.indent as isize > parent && !is_doc_marker(line) {
+                if split_key(&line.text, line.number)?.is_some() {
+                    return fail(line.number, "unexpected indentation");
+                }
+                out.push(line.text.clone());
+            } else {
+                break;
+            }
+            self.i += 1;
+        }
+        while out.last().is_some_and(String::is_empty) {
+            out.pop();
+            self.i -= 1;
+        }
+        Ok(out)
+    }
+
+    /// A value that starts on a line (after `key:` or `-`), possibly continuing below.
+    fn inline(&mut self, text: &str, number: u64, parent: isize) -> R<Node> {
+        let node = |value| {
+            Ok(Node {
+                value,
+                line: number,
+            })
+        };
+        match text.chars().next() {
+            Some('&' | '*' | '!') => fail(number, "anchors, aliases and tags are not supported"),
+            Some('|' | '>') => node(Yaml::Str(self.block_scalar(text, number, parent)?)),
+            Some('[' | '{') => {
+                let mut all = text.to_string();
+                let mut extra = Vec::new();
+                loop {
+                    let mut f = Flow {
+                        s: all.chars().collect(),
+                        i: 0,
+                        line: number,
+                    };
+                    match f.value() {
+                        Ok(v) => {
+                            f.ws();
+                            if f.i < f.s.len() && f.s[f.i] != '#' {
+                                return fail(number, "unexpected text after a flow collection");
+                            }
+                            return node(v);
+                        }
+                        Err(e) if e.message == "unterminated flow collection" => {
+                            match self.lines.get(self.i) {
+                                Some(l) if l.indent as isize > parent || l.text.is_empty() => {
+                                    extra.push(l.text.clone());
+                                    all = format!("{text} {}", extra.join(" "));
+                                    self.i += 1;
+                                }
+                                _ => return Err(e),
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Some(q @ ('"' | '\'')) => {
+                let mut all = text.to_string();
+                loop {
+                    if let Some((s, rest)) = quoted(&all, q, number)? {
+                        if !is_blank(rest) {
+                            return fail(number, "unexpected text after a quoted string");
+                        }
+                        return node(Yaml::Str(s));
+                    }
+                    match self.lines.get(self.i) {
+                        Some(l) if l.indent as isize > parent || l.text.is_empty() => {
+                            all.push('\n');
+                            all.push_str(&l.text);
+                            self.i += 1;
+                        }
+                        _ => return fail(number, "unterminated quoted string"),
+                    }
+                }
+            }
+            _ => {
+                let first = strip_comment(text);
+                let more = if first.len() == text.len() {
+                    self.continuation(parent)?
+                } else {
+                    Vec::new()
+                };
+                if more.is_empty() {
+                    return node(resolve(first));
+                }
+                let mut parts = vec![first.to_string()];
+                parts.extend(more.iter().map(|l| strip_comment(l).to_string()));
+                node(Yaml::Str(fold(&parts)))
+            }
+        }
+    }
+
+    fn block_scalar(&mut self, header: &str, number: u64, parent: isize) -> R<String> {
+        let header = strip_comment(header);
+        let literal = header.starts_with('|');
+        let mut chomp = ' ';
+        let mut explicit = None;
+        for c in header[1..].chars() {
+            match c {
+                '-' | '+' => chomp = c,
+                '1'..='9' => explicit = c.to_digit(10),
+                _ => return fail(number, format!("invalid block scalar header {header:?}")),
+            }
+        }
+        let mut raw: Vec<(usize, String)> = Vec::new();
+        while let Some(line) = self.lines.get(self.i) {
+            if !line.text.is_empty() && (line.indent as isize) <= parent {
+                break;
+            }
+            raw.push((line.indent, line.text.clone()));
+            self.i += 1;
+        }
+        let content_indent = match explicit {
+            Some(n) => parent.max(0) as usize + n as usize,
+            None => raw
+                .iter()
+                .find(|(_, t)| !t.is_empty())
+                .map_or(0, |(i, _)| *i),
+        };
+        let lines: Vec<String> = raw
+            .iter()
+            .map(|(i, t)| {
+                if t.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}{t}", " ".repeat(i.saturating_sub(content_indent)))
+                }
+            })
+            .collect();
+        let trailing = lines.iter().rev().take_while(|l| l.is_empty()).count();
+        let body = &lines[..lines.len() - trailing];
+        let mut out = if literal {
+            body.join("\n")
+        } else {
+            let mut s = String::new();
+            for (n, l) in body.iter().enumerate() {
+                if n > 0 {
+                    let prev = &body[n - 1];
+                    if l.is_empty() || l.starts_with(' ') || prev.starts_with(' ') {
+                        s.push('\n');
+                    } else if !prev.is_empty() {
+                        s.push(' ');
+                    }
+                }
+                s.push_str(l);
+            }
+            s
+        };
+        match chomp {
+            '-' => {}
+            '+' => out.push_str(&"\n".repeat(trailing + usize::from(!body.is_empty()))),
+            _ if !body.is_empty() => out.push('\n'),
+            _ => {}
+        }
+        Ok(out)
+    }
+}
+
+fn is_doc_marker(line: &Line) -> bool {
+    line.indent == 0 && (is_marker(&line.text, "...") || is_marker(&line.text, "---"))
+}
+
+fn is_dash(text: &str) -> bool {
+    text == "-" || text.starts_with("- ")
+}
+
+/// Strips a trailing ` # comment` from a plain scalar.
+fn strip_comment(text: &str) -> &str {
+    let mut prev_space = true;
+    for (i, c) in text.char_indices() {
+        if c == '#' && prev_space {
+            return text[..i].trim_end();
+        }
+        prev_space = c == ' ' || c == '\t';
+    }
+    text.trim_end()
+}
+
+/// Folds the lines of a multi-line plain or quoted scalar: line breaks become spaces, empty
+/// lines become newlines.
+fn fold(parts: &[String]) -> String {
+    let mut out = String::new();
+    let mut pending_newlines = 0;
+    for (n, p) in parts.iter().enumerate() {
+        let p = if n == 0 { p.trim_end() } else { p.trim() };
+        if p.is_empty() && n > 0 {
+            pending_newlines += 1;
+            continue;
+        }
+        if n > 0 {
+            if pending_newlines > 0 {
+                out.push_str(&"\n".repeat(pending_newlines));
+            } else {
+                out.push(' ');
+            }
+        }
+        pending_newlines = 0;
+        out.push_str(p);
+    }
+    out
+}
+
+/// Splits `key: rest` (key plain or quoted); `None` if the line is not a mapping entry.
+fn split_key(text: &str, number: u64) -> R<Option<(String, String)>> {
+    if let Some(q @ ('"' | '\'')) = text.chars().next() {
+        if let Some((key, rest)) = quoted(text, q, number)? {
+            let rest = rest.trim_start();
+            if let Some(after) = rest.strip_prefix(':')
+                && (after.is_empty() || after.starts_with(' '))
+            {
+                return Ok(Some((key, after.trim_start().to_string())));
+            }
+        }
+        return Ok(None);
+    }
+    if text.starts_with(['[', '{', '#', '|', '>', '&', '*', '!']) || text.starts_with("- ") {
+        return Ok(None);
+    }
+    if text.starts_with("? ") {
+        return fail(number, "complex mapping keys are not supported");
+    }
+    let bytes = text.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'#' && i > 0 && bytes[i - 1] == b' ' {
+            return Ok(None);
+        }
+        if *b == b':' && (i + 1 == bytes.len() || bytes[i + 1] == b' ') {
+            let key = text[..i].trim_end().to_string();
+            return Ok(Some((key, text[i + 1..].trim_start().to_string())));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads a quoted scalar at the start of `text`: `Some((value, rest))`, `None` if it does not
+/// end in `text`.
+fn quoted(text: &str, q: char, number: u64) -> R<Option<(String, &str)>> {
+    let mut out = String::new();
+    let mut chars = text.char_indices().skip(1).peekable();
+    let mut lines: Vec<String> = Vec::new();
+    while let Some((i, c)) = chars.next() {
+        if c == q {
+            if q == '\'' && chars.peek().map(|(_, c)| *c) == Some('\'') {
+                chars.next();
+                out.push('\'');
+                continue;
+            }
+            lines.push(out);
+            return Ok(Some((fold(&lines), &text[i + 1..])));
+        }
+        if c == '\n' {
+            lines.push(std::mem::take(&mut out));
+            continue;
+        }
+        if c == '\\' && q == '"' {
+            let Some((_, e)) = chars.next() else {
+                return Ok(None);
+            };
+            let hex = |n: usize, chars: &mut std::iter::Peekable<_>| -> R<char> {
+                let s: String = (0..n)
+                    .filter_map(|_| chars.next().map(|(_, c): (usize, char)| c))
+                    .collect();
+                u32::from_str_radix(&s, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .map_or_else(|| fail(number, format!("invalid escape \\{e}{s}")), Ok)
+            };
+            out.push(match e {
+                'n' => '\n',
+                't' => '\t',
+                'r' => '\r',
+                '0' => '\0',
+                'e' => '\x1b',
+                ' ' | '"' | '\\' | '/' => e,
+                'x' => hex(2, &mut chars)?,
+                'u' => hex(4, &mut chars)?,
+                'U' => hex(8, &mut chars)?,
+                '\n' => continue,
+                _ => return fail(number, format!("invalid escape \\{e}")),
+            });
+            continue;
+        }
+        out.push(c);
+    }
+    Ok(None)
+}
+
+/// Resolves a plain scalar (YAML 1.2 core schema).
+fn resolve(s: &str) -> Yaml {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Yaml::Null,
+        "true" | "True" | "TRUE" => return Yaml::Bool(true),
+        "false" | "False" | "FALSE" => return Yaml::Bool(false),
+        _ => {}
+    }
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(i) = s.parse() {
+            return Yaml::Int(i);
+        }
+    }
+    let looks_float = digits.bytes().any(|b| b.is_ascii_digit())
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+    if looks_float && let Ok(f) = s.parse::<f64>() {
+        return Yaml::Float(f);
+    }
+    Yaml::Str(s.to_string())
+}
+
+/// A flow collection (`[a, b]`, `{k: v}`), parsed from its characters.
+struct Flow {
+    s: Vec<char>,
+    i: usize,
+    line: u64,
+}
+
+impl Flow {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && self.s[self.i] == ' ' {
+            self.i += 1;
+        }
+    }
+
+    fn unterminated<T>(&self) -> R<T> {
+        fail(self.line, "unterminated flow collection")
+    }
+
+    fn value(&mut self) -> R<Yaml> {
+        self.ws();
+        match self.s.get(self.i) {
+            None => self.unterminated(),
+            Some('[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.ws();
+                    match self.s.get(self.i) {
+                        None => return self.unterminated(),
+                        Some(']') => {
+                            self.i += 1;
+                            return Ok(Yaml::Seq(items));
+                        }
+                        _ => {}
+                    }
+                    items.push(Node {
+                        value: self.value()?,
+                        line: self.line,
+                    });
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(',') => self.i += 1,
+                        Some(']') => {}
+                        None => return self.unterminated(),
+                        Some(c) => {
+                            return fail(self.line, format!("unexpected {c:?} in a flow sequence"));
+                        }
+                    }
+                }
+            }
+            Some('{') => {
+                self.i += 1;
+                let mut entries: Vec<(String, Node)> = Vec::new();
+                loop {
+                    self.ws();
+                    match self.s.get(self.i) {
+                        None => return self.unterminated(),
+                        Some('}') => {
+                            self.i += 1;
+                            return Ok(Yaml::Map(entries));
+                        }
+                        _ => {}
+                    }
+                    let key = match self.value()? {
+                        Yaml::Null => "null".to_string(),
+                        Yaml::Seq(_) | Yaml::Map(_) => {
+                            return fail(self.line, "mapping keys must be scalars");
+                        }
+                        other => Node {
+                            value: other,
+                            line: 0,
+                        }
+                        .scalar()
+                        .unwrap_or_default(),
+                    };
+                    self.ws();
+                    let value = if self.s.get(self.i) == Some(&':') {
+                        self.i += 1;
+                        self.ws();
+                        match self.s.get(self.i) {
+                            Some(',' | '}') => Yaml::Null,
+                            _ => self.value()?,
+                        }
+                    } else {
+                        Yaml::Null
+                    };
+                    if entries.iter().any(|(k, _)| *k == key) {
+                        return fail(self.line, format!("duplicate key {key:?}"));
+                    }
+                    entries.push((
+                        key,
+                        Node {
+                            value,
+                            line: self.line,
+                        },
+                    ));
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(',') => self.i += 1,
+                        Some('}') => {}
+                        None => return self.unterminated(),
+                        Some(c) => {
+                            return fail(self.line, format!("unexpected {c:?} in a flow mapping"));
+                        }
+                    }
+                }
+            }
+            Some(q @ ('"' | '\'')) => {
+                let q = *q;
+                let rest: String = self.s[self.i..].iter().collect();
+                match quoted(&rest, q, self.line)? {
+                    Some((v, after)) => {
+                        self.i = self.s.len() - after.chars().count();
+                        Ok(Yaml::Str(v))
+                    }
+                    None => self.unterminated(),
+                }
+            }
+            Some('&' | '*' | '!') => fail(self.line, "anchors, aliases and tags are not supported"),
+            Some(_) => {
+                let start = self.i;
+                while let Some(c) = self.s.get(self.i) {
+                    let next_space = self.s.get(self.i + 1).is_none_or(|n| *n == ' ');
+                    if matches!(c, ',' | ']' | '}') || (*c == ':' && next_space) {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                let text: String = self.s[start..self.i].iter().collect();
+                Ok(resolve(text.trim()))
+            }
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_keep_lines() {
-        let doc = parse("services:\n  web:\n    command: x\n    kill-delay: 5s\n").unwrap();
-        let Yaml::Map(top) = &doc.value else {
-            panic!("{doc:?}")
-        };
-        let Yaml::Map(svcs) = &top[0].1.value else {
-            panic!()
-        };
-        let Yaml::Map(web) = &svcs[0].1.value else {
-            panic!()
-        };
-        assert_eq!(web[1].0, "kill-delay");
-        assert_eq!(web[1].1.line, 4);
-    }
-
-    #[test]
-    fn syntax_errors_and_duplicates() {
-        assert!(parse("a: [\n").is_err());
-        assert!(parse("a: 1\na: 2\n").is_err());
-        assert_eq!(parse("\n").unwrap().value, Yaml::Null);
-    }
-}
+mod tests;
