@@ -458,3 +458,6 @@ pub fn render_command(base: &[String], group: Option<&[String]>) -> Result<Strin
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

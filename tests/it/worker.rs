@@ -205,7 +205,7 @@ fn stderr(out: &Output) -> String {
 }
 
 #[test]
-fn starts_in_order_with_args_env_and_working_dir() {
+fn starts_in_order_with_args_env_and_working_dir_and_stops_in_reverse() {
     let mut w = Worker::new();
     fs::create_dir_all(w.file("work")).unwrap();
     w.layer(
@@ -217,18 +217,18 @@ services:
     startup: enabled
     after: [second]
     requires: [helper]
-    command: sh -c 'echo third >> $DIR/order; sleep 100'
+    command: sh -c 'trap "echo stop-third >> $DIR/stops; exit 0" TERM; echo third >> $DIR/order; sleep 100'
   second:
     override: replace
     startup: enabled
-    command: sh -c 'echo "second $0 $1 $FOO $(pwd)" >> $DIR/order; echo hello from second; sleep 100' [ default args ]
+    command: sh -c 'trap "echo stop-second >> $DIR/stops; exit 0" TERM; echo "second $0 $1 $FOO $(pwd)" >> $DIR/order; echo hello from second; sleep 100' [ default args ]
     environment: {FOO: from-layer}
     working-dir: $DIR/work
   first:
     override: replace
     startup: enabled
     before: [second]
-    command: sh -c 'echo first >> $DIR/order; sleep 100'
+    command: sh -c 'trap "echo stop-first >> $DIR/stops; exit 0" TERM; echo first >> $DIR/order; sleep 100'
   helper:
     override: replace
     command: sh -c 'echo helper >> $DIR/order; sleep 100'
@@ -261,6 +261,12 @@ services:
     });
     w.signal(libc::SIGTERM);
     assert_eq!(w.exit_code(), 0, "{}", w.logs());
+    let stops = w.lines("stops");
+    assert_eq!(
+        stops,
+        ["stop-third", "stop-second", "stop-first"],
+        "reverse order"
+    );
 }
 
 #[test]
@@ -639,6 +645,53 @@ services:
     w.wait_for("id output", || w.read("stdout").contains("[who] "));
     let out = w.read("stdout");
     assert!(out.contains("[who] 65534 nobody "), "{out}");
+    w.signal(libc::SIGTERM);
+    assert_eq!(w.exit_code(), 0);
+}
+
+#[test]
+fn http_checks_report_up_and_down() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut w = Worker::new();
+    w.layer(
+        "001-base.yaml",
+        &format!(
+            r#"
+services:
+  web:
+    override: replace
+    startup: enabled
+    command: python3 -m http.server {port} --bind 127.0.0.1
+checks:
+  ok:
+    override: replace
+    period: 200ms
+    http: {{url: "http://localhost:{port}/"}}
+  missing:
+    override: replace
+    level: ready
+    period: 200ms
+    threshold: 1
+    http: {{url: "http://127.0.0.1:{port}/nope", headers: {{X-Test: yes}}}}
+"#
+        ),
+    );
+    w.enter();
+    let mut table = String::new();
+    w.wait_for("ok up and missing down", || {
+        table = String::from_utf8_lossy(&w.run(&["checks"], &[]).stdout).into_owned();
+        table.contains("ok       -      enabled  up      0/3")
+            && table.contains("missing  ready  enabled  down")
+    });
+    assert!(
+        w.read("stderr").contains("non-20x status code 404"),
+        "{}",
+        w.logs()
+    );
     w.signal(libc::SIGTERM);
     assert_eq!(w.exit_code(), 0);
 }
