@@ -250,6 +250,9 @@ fn run_daemon(opts: &RunOptions) -> Result<i32, String> {
             Err(e) => Err(e.to_string()),
         }
     })?;
+    if changed.is_empty() && !settings.is_empty() {
+        notice("WEBSERVER_* variables are set but no service runs gunicorn; they are ignored");
+    }
     for name in changed {
         let command = plan.services[&name].command.clone().unwrap_or_default();
         notice(&format!(

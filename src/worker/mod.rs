@@ -17,6 +17,27 @@
 //! Exit codes are Pebble's: 0 after a signal or a success shutdown, 10 after a failure
 //! shutdown, 11 after a check-failure shutdown, 1 when the plan, `--args` or a `WEBSERVER_*`
 //! variable is invalid.
+//!
+//! Deviations from Pebble, all deliberate:
+//!
+//! * Service output always goes to stdout (`<time> [svc] line`, Pebble needs `-v`); there is
+//!   no log ring buffer, no `logs` API and no log forwarding (`log-targets` is accepted and
+//!   ignored).
+//! * The API is read-only: `GET /v1/services` and `GET /v1/checks`; no changes, `replan`,
+//!   `exec` over the API, files, notices or identities. `enter exec` execs directly.
+//!   Failing to bind the socket (e.g. a read-only `$PEBBLE`) is a warning, not fatal.
+//! * Services are started one after another in dependency order (a dependent waits for the
+//!   1 s okay delay of what it comes `after`), rather than in parallel "lanes"; the
+//!   resulting order is the same.
+//! * A check failure during a service's 1 s okay delay acts as if the service were running
+//!   (Pebble ignores it, which can lose the action with short check periods).
+//! * Host names in checks resolve from IP literals, `localhost` and `/etc/hosts` only (no
+//!   NSS/DNS in a static binary); only `http://` URLs.
+//! * `max-start-retries` (newer Pebble, not in Rockcraft's schema) is not supported: like
+//!   Pebble's default, a failing service is retried forever, the delay capped at
+//!   `backoff-limit`.
+//! * Layer YAML is read by a small subset parser ([`yaml`]): anchors, aliases, tags and
+//!   multiple documents are rejected.
 
 pub mod api;
 pub mod checks;
