@@ -239,3 +239,75 @@ fn layers_dir_with_subdirectory() {
             .contains("duplicate layer label")
     );
 }
+
+/// The layer rcraft's packer writes (serde-saphyr's emitter) reads back identically here.
+#[test]
+fn reads_the_layer_rcraft_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"name: web
+version: '1'
+summary: 'S: s # not a comment'
+description: |
+  Line one: with a colon.
+    indented line
+  "quoted" and 'single' and a \ backslash
+
+  after a blank line
+base: bare
+build-base: ubuntu@24.04
+platforms: {amd64: }
+parts: {a: {plugin: nil}}
+services:
+  flask:
+    override: replace
+    command: /bin/python3 -m gunicorn -c /flask/gunicorn.conf.py 'app:app' -k [ sync ]
+    startup: enabled
+    user: _daemon_
+    after: [statsd]
+    environment: {A: '1', B: 'yes', C: 'x: y', D: '#hash', E: '', F: "tab\tend", G: '[ x ]', H: 'null'}
+    backoff-factor: 1.5
+    kill-delay: 10s
+    on-check-failure: {up: restart}
+  statsd:
+    override: merge
+    command: /bin/statsd_exporter --statsd.listen-udp=localhost:9125
+    startup: enabled
+checks:
+  up:
+    override: replace
+    period: 5s
+    threshold: 4
+    http: {url: 'http://localhost:8000/', headers: {X-Y: 'a, b'}}
+"#;
+    let project = crate::project::load_str(text, dir.path()).unwrap().project;
+    let written = crate::pack::rootfs::pebble_layer(&project).unwrap();
+    let node = yaml::parse(&written).unwrap_or_else(|e| panic!("{e:?}\n{written}"));
+    let doc = layer::decode(&node, "rockcraft-web").unwrap_or_else(|e| panic!("{e}\n{written}"));
+    assert_eq!(doc.summary.as_deref(), Some(project.summary.as_str()));
+    assert_eq!(
+        doc.description.as_deref(),
+        Some(project.description.as_str()),
+        "{written}"
+    );
+    let plan = combine([&doc]);
+    plan.validate().unwrap();
+    for (name, svc) in &project.services {
+        let got = &plan.services[name];
+        assert_eq!(
+            got.command.as_deref(),
+            Some(svc.command.as_str()),
+            "{written}"
+        );
+        let env: Vec<(String, String)> = got.environment.clone().into_iter().collect();
+        let mut want = svc.environment.clone();
+        want.sort();
+        assert_eq!(env, want, "{written}");
+    }
+    assert_eq!(plan.services["flask"].backoff_factor, Some(1.5));
+    assert_eq!(
+        plan.services["flask"].kill_delay,
+        Some(Duration::from_secs(10))
+    );
+    let http = plan.checks["up"].http.as_ref().unwrap();
+    assert_eq!(http.headers["X-Y"], "a, b");
+}
