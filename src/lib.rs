@@ -26,6 +26,7 @@
 //! * [`pull`] and [`push`]: base images into the cache, and `.rock` files to a registry.
 //! * [`push`]: the `rcraft push` façade: a `.rock` to a registry.
 //! * [`cli`]: argument parsing and the commands (args -> settings -> library call).
+//! * [`worker`]: the worker-server, rcraft's Pebble-compatible PID 1 (a second binary).
 
 pub mod base;
 pub mod cli;
@@ -40,3 +41,4 @@ pub mod project;
 pub mod pull;
 pub mod push;
 pub mod registry;
+pub mod worker;

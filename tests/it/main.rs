@@ -36,3 +36,6 @@ mod debs;
 
 // The python, go and npm plugins with the real toolchains, packed examples run under podman.
 mod plugins;
+
+// The worker-server binary (rcraft's Pebble): services, checks, signals, reaping, WEBSERVER_*.
+mod worker;
