@@ -28,6 +28,7 @@ fn options(project: &Project, args: &LifecycleArgs) -> PackOptions {
         source_date_epoch: 0,
         archive_mirror: std::env::var("RCRAFT_ARCHIVE_MIRROR").ok(),
         update_lock: false,
+        worker_server: None,
     }
 }
 

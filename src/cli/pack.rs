@@ -34,6 +34,7 @@ pub fn run(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
         source_date_epoch,
         archive_mirror: args.archive_mirror.clone(),
         update_lock: args.update_lock,
+        worker_server: worker_server(printer),
     };
     let bases = pull_bases(&loaded.project, &opts, &base_args, printer)?;
     for packed in pack_with_bases(&loaded.project, &opts, &bases, printer)? {
@@ -126,4 +127,35 @@ fn pull_bases(
         bases.push(ResolvedBase::prepare(&cache, image)?);
     }
     Ok(bases)
+}
+
+/// The worker-server to bundle, or `None` with a warning saying why and how to fix it.
+fn worker_server(printer: &Printer) -> Option<std::path::PathBuf> {
+    use crate::pack::worker::{BUILD_HINT, Located, locate};
+    match locate() {
+        Located::Found(path) => {
+            printer.detail(&format!("worker-server: {}", path.display()));
+            Some(path)
+        }
+        Located::Dynamic(path) => {
+            printer.warn(&format!(
+                "Warning: `{}` is dynamically linked and would not run on a bare image, so it is not bundled\n  hint: {BUILD_HINT}",
+                path.display()
+            ));
+            None
+        }
+        Located::Missing(path) => {
+            printer.warn(&format!(
+                "Warning: RCRAFT_WORKER_SERVER names `{}`, which is not an executable\n  hint: {BUILD_HINT}",
+                path.display()
+            ));
+            None
+        }
+        Located::NotFound => {
+            printer.warn(&format!(
+                "Warning: no worker-server found next to rcraft, so the image has no service manager\n  hint: {BUILD_HINT}"
+            ));
+            None
+        }
+    }
 }

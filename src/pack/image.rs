@@ -19,13 +19,10 @@ use crate::base::BaseImage;
 use crate::oci::{self, BlobStore, History, Image, ImageConfig, Layer, WrittenImage};
 use crate::project::{DAEMON_UID, Platform, Project, oci_arch, pebble::parse_command};
 
-/// Where the worker-server (rcraft's Pebble-compatible PID 1) lives in every image. The
-/// worker-server milestone fills this slot: until then no binary is bundled, so images that
+/// Where the worker-server (rcraft's Pebble-compatible PID 1) lives in every image (see
+/// [`super::worker`]); when no static worker-server is found, images that
 /// rely on it get no entrypoint and `pack` warns.
 pub const WORKER_SERVER_PATH: &str = "/usr/bin/worker-server";
-
-/// Whether this build of rcraft bundles the worker-server binary.
-pub const WORKER_SERVER_BUNDLED: bool = false;
 
 const BARE_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -36,6 +33,7 @@ pub fn image(
     layers: Vec<(Layer, History)>,
     created: u64,
     base: Option<&BaseImage>,
+    worker: bool,
 ) -> Result<(Image, Vec<String>), oci::OciError> {
     let mut warnings = Vec::new();
     let (architecture, variant) = oci_arch(&platform.build_for).unwrap_or(("amd64", None));
@@ -56,7 +54,7 @@ pub fn image(
         }
     }
 
-    let (entrypoint, cmd) = entrypoint(project, &mut warnings);
+    let (entrypoint, cmd) = entrypoint(project, worker, &mut warnings);
     let mut labels = labels(project, created)?;
     if let Some(base) = base {
         labels.insert(
@@ -105,16 +103,20 @@ fn annotations(project: &Project, labels: BTreeMap<String, String>) -> BTreeMap<
 /// Entrypoint and Cmd: `entrypoint-command` splits into both; otherwise the worker-server
 /// (`enter`, plus `--args SERVICE` with the service's default args as Cmd for
 /// `entrypoint-service`).
-fn entrypoint(project: &Project, warnings: &mut Vec<String>) -> (Vec<String>, Vec<String>) {
+fn entrypoint(
+    project: &Project,
+    worker: bool,
+    warnings: &mut Vec<String>,
+) -> (Vec<String>, Vec<String>) {
     if let Some(command) = &project.entrypoint_command {
         // Validated by the schema, so this split succeeds.
         let parts = parse_command(command).unwrap_or_default();
         return (parts.base, parts.default_args.unwrap_or_default());
     }
-    if !WORKER_SERVER_BUNDLED {
+    if !worker {
         if !project.services.is_empty() {
             warnings.push(
-                "Warning: this rcraft does not bundle the worker-server yet, so the image has no entrypoint and its services will not start; set `entrypoint-command` to run a program directly".to_string(),
+                "Warning: no worker-server was found, so the image has no entrypoint and its services will not start; set `entrypoint-command` to run a program directly".to_string(),
             );
         }
         return (Vec::new(), Vec::new());

@@ -15,6 +15,7 @@ pub mod image;
 mod layer_cache;
 mod on_base;
 pub mod rootfs;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,9 @@ pub struct PackOptions {
     pub archive_mirror: Option<String>,
     /// Resolve `stage-packages` again and rewrite `rcraft.lock`.
     pub update_lock: bool,
+    /// The static worker-server binary to put in the image as its entrypoint (see
+    /// [`worker::locate`]); `None` leaves it out.
+    pub worker_server: Option<PathBuf>,
 }
 
 /// One rock written.
@@ -269,6 +273,12 @@ fn pack_platform(
         Some(base) => on_base::base_layers(base, &blobs)?,
         None => Vec::new(),
     };
+    // The worker-server has a layer of its own, right above the base, so images share it.
+    if let Some(binary) = &opts.worker_server {
+        let layer = worker::layer(binary)?.write(&blobs, mtime)?;
+        printer.detail(&format!("layer {} for the worker-server", layer.digest));
+        layers.push((layer, history("Add worker-server (rcraft's Pebble)".into())));
+    }
     for part in &outcome.parts {
         if part.files.is_empty() {
             continue;
@@ -357,7 +367,14 @@ fn pack_platform(
         history("Add rock control metadata".into()),
     ));
 
-    let (img, warnings) = image::image(&project, platform, layers, mtime, base.map(|b| &b.image))?;
+    let (img, warnings) = image::image(
+        &project,
+        platform,
+        layers,
+        mtime,
+        base.map(|b| &b.image),
+        opts.worker_server.is_some(),
+    )?;
     for w in warnings {
         printer.warn(&w);
     }

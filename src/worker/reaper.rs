@@ -158,6 +158,20 @@ fn command(spec: &Spec) -> io::Result<Command> {
     if let Some(dir) = &spec.dir {
         cmd.current_dir(dir);
     }
+    // The worker blocks SIGTERM, SIGINT, SIGQUIT and SIGCHLD for its `sigwait` thread, and a
+    // signal mask survives exec: without this, services would never see SIGTERM and every
+    // stop would wait the whole kill-delay for SIGKILL.
+    // SAFETY: the closure only calls async-signal-safe functions (sigemptyset, sigprocmask).
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            if libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     if let Some(ids) = &spec.ids {
         // SAFETY: getuid/getgid cannot fail.
         let current = unsafe { (libc::getuid(), libc::getgid()) };

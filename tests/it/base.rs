@@ -105,6 +105,7 @@ fn pack_in(s: &Setup, bases: &[ResolvedBase], out: &str) -> Result<Vec<Packed>, 
         source_date_epoch: 1_700_000_000,
         archive_mirror: None,
         update_lock: false,
+        worker_server: None,
     };
     let printer = Printer::new(Verbosity::Quiet);
     if bases.is_empty() {

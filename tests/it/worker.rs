@@ -10,7 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_worker-server");
+/// The worker-server under test: the static build that ships in images
+/// (`$RCRAFT_WORKER_SERVER`, which scripts/test.sh builds and sets), else cargo's own build.
+fn bin() -> String {
+    std::env::var("RCRAFT_WORKER_SERVER")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_worker-server").to_string())
+}
 const LONG: Duration = Duration::from_secs(20);
 
 struct Worker {
@@ -102,7 +109,7 @@ impl Worker {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(bin());
         cmd.args(args)
             .env("PEBBLE", self.path())
             .env_remove("PEBBLE_SOCKET")
@@ -416,6 +423,41 @@ services:
     );
     let log = w.read("stderr");
     assert!(log.contains("Exiting on SIGTERM signal."), "{log}");
+}
+
+/// Regression: the worker blocks SIGTERM for its signal thread, and services used to inherit
+/// that mask (in the static build), so they never saw SIGTERM and every stop waited the whole
+/// kill-delay. `sleep` keeps the mask it is given (a shell's `trap` would reset it).
+#[test]
+fn services_receive_sigterm_on_stop() {
+    let mut w = Worker::new();
+    w.layer(
+        "001-base.yaml",
+        r#"
+services:
+  sleeper:
+    override: replace
+    startup: enabled
+    command: sleep 3600
+    kill-delay: 1h
+"#,
+    );
+    let pid = w.enter();
+    w.wait_for("the service to run", || children_of(pid).len() == 1);
+    let child = children_of(pid)[0].0;
+    let blocked = std::fs::read_to_string(format!("/proc/{child}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:").map(|v| v.trim().to_string()))
+        .unwrap_or_default();
+    assert_eq!(
+        blocked, "0000000000000000",
+        "the service starts with signals blocked"
+    );
+    std::thread::sleep(Duration::from_millis(1200));
+    w.signal(libc::SIGTERM);
+    // With a kill-delay of an hour, only a delivered SIGTERM lets the worker finish.
+    assert_eq!(w.exit_code(), 0, "{}", w.logs());
 }
 
 #[test]
