@@ -10,5 +10,7 @@ if ! dpkg -s busybox-static >/dev/null 2>&1; then
   $as_root apt-get update -q >&2
   $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static >&2
 fi
-cargo build --release --locked --manifest-path "$repo/Cargo.toml" >&2
+cargo build --release --locked --manifest-path "$repo/Cargo.toml" --bin rcraft >&2
+RCRAFT_WORKER_SERVER=$("$repo/scripts/build-worker.sh")
+export RCRAFT_WORKER_SERVER
 exec "$repo/target/release/rcraft" pack --project-dir "$repo/examples/busybox" "$@"

@@ -10,4 +10,7 @@ scripts/setup-test-env.sh
 command -v cargo >/dev/null || { echo "cargo is not installed (https://rustup.rs)" >&2; exit 1; }
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+# The images the tests pack carry the static worker-server, as users' images do.
+RCRAFT_WORKER_SERVER=$(scripts/build-worker.sh)
+export RCRAFT_WORKER_SERVER
 cargo test --locked --all-targets

@@ -36,7 +36,12 @@ fn pack(ctx: &TestContext, out: &str) -> (String, Vec<String>) {
 }
 
 fn pack_with(ctx: &TestContext, out: &str, extra: &[&str]) -> (String, Vec<String>) {
-    let (code, _, stderr) = run(ctx.rcraft().args(["pack", "-o", out]).args(extra));
+    // Layer positions below assume no worker-server layer.
+    let (code, _, stderr) = run(ctx
+        .rcraft()
+        .env_remove("RCRAFT_WORKER_SERVER")
+        .args(["pack", "-o", out])
+        .args(extra));
     assert_eq!(code, 0, "{stderr}");
     let rock = ctx.path().join(out).join("steps_1.0_amd64.rock");
     let summary = rcraft::oci::validate(&rock).expect("valid rock");

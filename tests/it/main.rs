@@ -39,3 +39,6 @@ mod plugins;
 
 // The worker-server binary (rcraft's Pebble): services, checks, signals, reaping, WEBSERVER_*.
 mod worker;
+
+// The blog's sync-vs-gevent experiment on an rcraft image, in podman.
+mod story;

@@ -186,8 +186,9 @@ fn archive_passes_umoci_and_skopeo_with_rockcraft_layout() {
         "{info}"
     );
     let layers = info["Layers"].as_array().expect("layers");
-    // files part, generated part, run-user, Pebble layer, metadata.
-    assert_eq!(layers.len(), 5, "{info}");
+    // [worker-server,] files part, generated part, run-user, Pebble layer, metadata.
+    let worker = std::env::var_os("RCRAFT_WORKER_SERVER").is_some_and(|v| !v.is_empty());
+    assert_eq!(layers.len(), 5 + usize::from(worker), "{info}");
     assert_eq!(info["Labels"]["org.opencontainers.image.version"], "1.0");
     assert_eq!(
         info["Labels"]["org.opencontainers.image.licenses"],
@@ -212,6 +213,13 @@ fn archive_passes_umoci_and_skopeo_with_rockcraft_layout() {
         serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
     };
     assert_eq!(config["config"]["User"], "584792", "{config}");
+    if worker {
+        assert_eq!(
+            config["config"]["Entrypoint"],
+            serde_json::json!(["/usr/bin/worker-server", "enter"]),
+            "{config}"
+        );
+    }
 
     // umoci: unpack the layout and look at the root filesystem.
     let layout = ctx.path().join("layout");
