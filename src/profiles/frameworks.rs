@@ -665,7 +665,7 @@ fn expressjs(ctx: &Ctx<'_>) -> Outcome {
         // Node.js comes with the npm plugin: no distribution nodejs/npm.
         if let Some(part) = part_mut(&mut snippet, "expressjs-framework/install-app") {
             part.remove("build-packages");
-            remove_items(part, "stage-packages", &["nodejs_bins"]);
+            remove_items(part, "stage-packages", &["nodejs"]);
             part.insert("npm-include-node", Node::new(Value::Bool(true)));
             let version = user_install
                 .and_then(|p| p.get("npm-node-version"))

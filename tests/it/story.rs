@@ -149,3 +149,67 @@ fn sync_serves_one_request_at_a_time_and_gevent_serves_them_together() {
         );
     }
 }
+
+/// The same app through the user journey: `rcraft init --profile flask-framework`, `pack`
+/// (bare, `build-base: debian@12`), podman: the app answers on 8000 as `_daemon_`, and the
+/// profile's default worker class is gevent because `gunicorn[gevent]` is a dependency.
+#[test]
+fn flask_profile_project_answers_as_the_daemon_user() {
+    require_tool("podman");
+    let worker = std::env::var("RCRAFT_WORKER_SERVER").unwrap_or_default();
+    assert!(
+        !worker.is_empty(),
+        "RCRAFT_WORKER_SERVER is not set: run the README's test command (scripts/test.sh)"
+    );
+    let ctx = TestContext::new();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python-flask");
+    for file in ["app.py", "requirements.txt"] {
+        let text = std::fs::read_to_string(format!("{example}/{file}")).expect("example");
+        ctx.write(file, text);
+    }
+    let name = format!("rcraft-it-profile-{}", std::process::id());
+    let (code, _, stderr) =
+        run(ctx
+            .rcraft()
+            .args(["init", "--profile", "flask-framework", "--name", &name]));
+    assert_eq!(code, 0, "{stderr}");
+    let yaml = std::fs::read_to_string(ctx.path().join("rockcraft.yaml")).expect("read");
+    assert!(yaml.contains("build-base: ubuntu@24.04"), "{yaml}");
+    ctx.write(
+        "rockcraft.yaml",
+        yaml.replace("build-base: ubuntu@24.04", "build-base: debian@12"),
+    );
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("debs-cache");
+    let (code, _, stderr) = run(ctx.rcraft().arg("pack").env("RCRAFT_CACHE_DIR", &cache));
+    assert_eq!(code, 0, "{stderr}");
+    let mut podman = Podman {
+        image: format!("localhost/{name}:0.1"),
+        containers: Vec::new(),
+    };
+    let rock = ctx.path().join(format!("{name}_0.1_amd64.rock"));
+    let (code, _, stderr) = run(Command::new("podman").arg("load").arg("-i").arg(&rock));
+    assert_eq!(code, 0, "{stderr}");
+    let port = crate::registry::free_port();
+    let container = format!("{name}-run");
+    podman.containers.push(container.clone());
+    let (code, _, stderr) = run(Command::new("podman").args([
+        "run",
+        "-d",
+        "--name",
+        &container,
+        "-p",
+        &format!("127.0.0.1:{port}:8000"),
+        &podman.image,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    wait_for_port(port);
+    get(port, Instant::now());
+    let (code, top, stderr) = run(Command::new("podman").args(["top", &container, "user", "args"]));
+    assert_eq!(code, 0, "{stderr}");
+    let gunicorn: Vec<&str> = top.lines().filter(|l| l.contains("gunicorn")).collect();
+    assert!(!gunicorn.is_empty(), "{top}");
+    assert!(gunicorn.iter().all(|l| l.starts_with("_daemon_")), "{top}");
+    assert!(gunicorn.iter().all(|l| l.contains("-k gevent")), "{top}");
+    let (code, _, stderr) = run(Command::new("podman").args(["stop", "-t", "30", &container]));
+    assert_eq!(code, 0, "{stderr}");
+}
