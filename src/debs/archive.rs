@@ -166,9 +166,16 @@ fn fetch_release(
         }
     }
     std::fs::create_dir_all(releases_dir).map_err(io("create", releases_dir))?;
-    let temp = releases_dir.join(format!(".{}.tmp", escape(&url)));
-    std::fs::write(&temp, &signed).map_err(io("write", &temp))?;
-    std::fs::rename(&temp, &cached).map_err(io("write", &cached))?;
+    // A temp file of its own: packs running at once share this cache.
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", escape(&url)))
+        .suffix(".tmp")
+        .tempfile_in(releases_dir)
+        .map_err(io("write", releases_dir))?;
+    std::io::Write::write_all(&mut temp, signed.as_ref()).map_err(io("write", temp.path()))?;
+    temp.persist(&cached)
+        .map_err(|e| e.error)
+        .map_err(io("write", &cached))?;
     Ok(Some(release))
 }
 

@@ -69,8 +69,8 @@ fn five_concurrent(port: u16) -> Vec<f64> {
     times
 }
 
-#[test]
-fn sync_serves_one_request_at_a_time_and_gevent_serves_them_together() {
+/// Checks the tools the story needs and copies the example's files into a new project dir.
+fn project_with(files: &[&str]) -> TestContext {
     require_tool("podman");
     let worker = std::env::var("RCRAFT_WORKER_SERVER").unwrap_or_default();
     assert!(
@@ -79,26 +79,39 @@ fn sync_serves_one_request_at_a_time_and_gevent_serves_them_together() {
     );
     let ctx = TestContext::new();
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python-flask");
-    for file in ["rockcraft.yaml", "app.py", "requirements.txt"] {
+    for file in files {
         let text = std::fs::read_to_string(format!("{example}/{file}")).expect("example");
         ctx.write(file, text);
     }
-    let name = format!("rcraft-it-flask-{}", std::process::id());
-    let yaml = std::fs::read_to_string(ctx.path().join("rockcraft.yaml")).expect("read");
-    ctx.write(
-        "rockcraft.yaml",
-        yaml.replace("name: python-flask", &format!("name: {name}")),
-    );
+    ctx
+}
+
+/// Packs the project (sharing the package download cache) and loads `NAME_0.1_amd64.rock`
+/// into podman; the returned guard removes the image and its containers.
+fn pack_and_load(ctx: &TestContext, name: &str) -> Podman {
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("debs-cache");
     let (code, _, stderr) = run(ctx.rcraft().arg("pack").env("RCRAFT_CACHE_DIR", &cache));
     assert_eq!(code, 0, "{stderr}");
-    let mut podman = Podman {
+    let podman = Podman {
         image: format!("localhost/{name}:0.1"),
         containers: Vec::new(),
     };
     let rock = ctx.path().join(format!("{name}_0.1_amd64.rock"));
     let (code, _, stderr) = run(Command::new("podman").arg("load").arg("-i").arg(&rock));
     assert_eq!(code, 0, "{stderr}");
+    podman
+}
+
+#[test]
+fn sync_serves_one_request_at_a_time_and_gevent_serves_them_together() {
+    let ctx = project_with(&["rockcraft.yaml", "app.py", "requirements.txt"]);
+    let name = format!("rcraft-it-flask-{}", std::process::id());
+    let yaml = std::fs::read_to_string(ctx.path().join("rockcraft.yaml")).expect("read");
+    ctx.write(
+        "rockcraft.yaml",
+        yaml.replace("name: python-flask", &format!("name: {name}")),
+    );
+    let mut podman = pack_and_load(&ctx, &name);
 
     for class in ["sync", "gevent"] {
         let port = crate::registry::free_port();
@@ -155,18 +168,7 @@ fn sync_serves_one_request_at_a_time_and_gevent_serves_them_together() {
 /// profile's default worker class is gevent because `gunicorn[gevent]` is a dependency.
 #[test]
 fn flask_profile_project_answers_as_the_daemon_user() {
-    require_tool("podman");
-    let worker = std::env::var("RCRAFT_WORKER_SERVER").unwrap_or_default();
-    assert!(
-        !worker.is_empty(),
-        "RCRAFT_WORKER_SERVER is not set: run the README's test command (scripts/test.sh)"
-    );
-    let ctx = TestContext::new();
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python-flask");
-    for file in ["app.py", "requirements.txt"] {
-        let text = std::fs::read_to_string(format!("{example}/{file}")).expect("example");
-        ctx.write(file, text);
-    }
+    let ctx = project_with(&["app.py", "requirements.txt"]);
     let name = format!("rcraft-it-profile-{}", std::process::id());
     let (code, _, stderr) =
         run(ctx
@@ -179,16 +181,7 @@ fn flask_profile_project_answers_as_the_daemon_user() {
         "rockcraft.yaml",
         yaml.replace("build-base: ubuntu@24.04", "build-base: debian@12"),
     );
-    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("debs-cache");
-    let (code, _, stderr) = run(ctx.rcraft().arg("pack").env("RCRAFT_CACHE_DIR", &cache));
-    assert_eq!(code, 0, "{stderr}");
-    let mut podman = Podman {
-        image: format!("localhost/{name}:0.1"),
-        containers: Vec::new(),
-    };
-    let rock = ctx.path().join(format!("{name}_0.1_amd64.rock"));
-    let (code, _, stderr) = run(Command::new("podman").arg("load").arg("-i").arg(&rock));
-    assert_eq!(code, 0, "{stderr}");
+    let mut podman = pack_and_load(&ctx, &name);
     let port = crate::registry::free_port();
     let container = format!("{name}-run");
     podman.containers.push(container.clone());
