@@ -42,3 +42,6 @@ mod worker;
 
 // The blog's sync-vs-gevent experiment on an rcraft image, in podman.
 mod story;
+
+// Framework profiles: init, pack, podman run, HTTP answer as _daemon_ (go, fastapi, expressjs).
+mod profiles_e2e;
