@@ -13,7 +13,7 @@ use rcraft::base::{BaseImage, BlobCache, ResolvedBase};
 use rcraft::pack::{PackError, PackOptions, Packed, pack, pack_with_bases};
 use rcraft::printer::{Printer, Verbosity};
 
-use crate::common::{TestContext, require_tool, run};
+use crate::common::{PodmanImage, TestContext, require_tool, run};
 
 const PROJECT: &str = r#"name: NAME
 version: '1.0'
@@ -248,15 +248,6 @@ fn a_non_bare_project_without_its_base_fails_clearly() {
             .starts_with("base image debian@12 was not pulled"),
         "{err}"
     );
-}
-
-/// Removes a podman image when dropped.
-struct PodmanImage(String);
-
-impl Drop for PodmanImage {
-    fn drop(&mut self) {
-        let _ = Command::new("podman").args(["rmi", "-f", &self.0]).output();
-    }
 }
 
 #[test]

@@ -71,3 +71,31 @@ pub fn require_tool(name: &str) {
         "`{name}` is not installed: run the README's test command (scripts/test.sh), which installs it"
     );
 }
+
+/// Removes a podman image when dropped, so a failing test leaves nothing behind.
+pub struct PodmanImage(pub String);
+
+impl Drop for PodmanImage {
+    fn drop(&mut self) {
+        let _ = Command::new("podman").args(["rmi", "-f", &self.0]).output();
+    }
+}
+
+/// Removes podman containers (with no grace period) and then their image when dropped.
+pub struct Podman {
+    pub image: String,
+    pub containers: Vec<String>,
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = Command::new("podman")
+                .args(["rm", "-f", "-t", "0", c])
+                .output();
+        }
+        let _ = Command::new("podman")
+            .args(["rmi", "-f", &self.image])
+            .output();
+    }
+}

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{TestContext, require_tool, run};
+use crate::common::{PodmanImage, TestContext, require_tool, run};
 
 fn project(name: &str, packages: &str) -> String {
     format!(
@@ -59,15 +59,6 @@ fn rocks_in(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Removes a podman image when dropped.
-struct PodmanImage(String);
-
-impl Drop for PodmanImage {
-    fn drop(&mut self) {
-        let _ = Command::new("podman").args(["rmi", "-f", &self.0]).output();
-    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{TestContext, require_tool, run};
+use crate::common::{PodmanImage, TestContext, require_tool, run};
 
 const FIXTURE: &str = r#"name: repro
 version: '1.0'
@@ -286,15 +286,6 @@ fn archive_passes_umoci_and_skopeo_with_rockcraft_layout() {
         "version: \"1.0\"",
     ] {
         assert!(metadata.contains(line), "{line} not in:\n{metadata}");
-    }
-}
-
-/// Removes a podman image when dropped, so a failing test leaves nothing behind.
-struct PodmanImage(String);
-
-impl Drop for PodmanImage {
-    fn drop(&mut self) {
-        let _ = Command::new("podman").args(["rmi", "-f", &self.0]).output();
     }
 }
 

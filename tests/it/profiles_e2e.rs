@@ -8,24 +8,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{TestContext, require_tool, run};
-
-/// Removes the containers and the image when dropped.
-struct Podman {
-    image: String,
-    container: String,
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", &self.container])
-            .output();
-        let _ = Command::new("podman")
-            .args(["rmi", "-f", &self.image])
-            .output();
-    }
-}
+use crate::common::{Podman, TestContext, require_tool, run};
 
 /// GET / on `port`, retried until the app answers; returns the body.
 fn get_body(port: u16) -> String {
@@ -76,9 +59,10 @@ fn journey(profile: &str, files: &[(&str, &str)], app_port: u16, expected: &str)
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("debs-cache");
     let (code, _, stderr) = run(ctx.rcraft().arg("pack").env("RCRAFT_CACHE_DIR", &cache));
     assert_eq!(code, 0, "{stderr}");
+    let container = format!("{name}-run");
     let podman = Podman {
         image: format!("localhost/{name}:0.1"),
-        container: format!("{name}-run"),
+        containers: vec![container.clone()],
     };
     let rock = ctx.path().join(format!("{name}_0.1_amd64.rock"));
     let (code, _, stderr) = run(Command::new("podman").arg("load").arg("-i").arg(&rock));
@@ -88,7 +72,7 @@ fn journey(profile: &str, files: &[(&str, &str)], app_port: u16, expected: &str)
         "run",
         "-d",
         "--name",
-        &podman.container,
+        &container,
         "-p",
         &format!("127.0.0.1:{port}:{app_port}"),
         &podman.image,
@@ -96,16 +80,14 @@ fn journey(profile: &str, files: &[(&str, &str)], app_port: u16, expected: &str)
     assert_eq!(code, 0, "{stderr}");
     let body = get_body(port);
     assert!(body.contains(expected), "{body}");
-    let (code, top, _) =
-        run(Command::new("podman").args(["top", &podman.container, "user", "args"]));
+    let (code, top, _) = run(Command::new("podman").args(["top", &container, "user", "args"]));
     assert_eq!(code, 0);
     let processes: Vec<&str> = top.lines().skip(1).collect();
     assert!(!processes.is_empty(), "{top}");
     assert!(processes.iter().all(|l| l.starts_with("_daemon_")), "{top}");
-    let (code, _, stderr) =
-        run(Command::new("podman").args(["stop", "-t", "30", &podman.container]));
+    let (code, _, stderr) = run(Command::new("podman").args(["stop", "-t", "30", &container]));
     assert_eq!(code, 0, "{stderr}");
-    let (_, out, err) = run(Command::new("podman").args(["logs", &podman.container]));
+    let (_, out, err) = run(Command::new("podman").args(["logs", &container]));
     assert!(!(out + &err).contains("SIGKILL"), "the app needed SIGKILL");
 }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{TestContext, require_tool, run};
+use crate::common::{PodmanImage, TestContext, require_tool, run};
 use crate::registry::TestRegistry;
 use crate::seed::seed_debian;
 
@@ -25,15 +25,6 @@ parts:
       mkdir -p "$CRAFT_PART_INSTALL/usr/share/hello"
       echo "hello from a part" > "$CRAFT_PART_INSTALL/usr/share/hello/hello.txt"
 "#;
-
-/// Removes a podman image when dropped.
-struct PodmanImage(String);
-
-impl Drop for PodmanImage {
-    fn drop(&mut self) {
-        let _ = Command::new("podman").args(["rmi", "-f", &self.0]).output();
-    }
-}
 
 fn pack(dir: &Path, cache: &Path, mirror: &str, extra: &[&str]) -> (i32, String, String) {
     run(crate::common::rcraft_in(dir)

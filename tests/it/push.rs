@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 
-use crate::common::{TestContext, rcraft_in, require_tool, run};
+use crate::common::{PodmanImage, TestContext, rcraft_in, require_tool, run};
 use crate::faults::{Fault, FaultProxy, Rule};
 use crate::registry::{TestRegistry, free_port};
 
@@ -315,15 +315,6 @@ fn unreachable_registry_is_named_and_bad_references_and_missing_rocks_are_clear(
         &["localhost:5000/app", "--username", "u"],
     ));
     assert_eq!(code, 2);
-}
-
-/// Removes a podman image when dropped.
-struct PodmanImage(String);
-
-impl Drop for PodmanImage {
-    fn drop(&mut self) {
-        let _ = Command::new("podman").args(["rmi", "-f", &self.0]).output();
-    }
 }
 
 #[test]

@@ -9,26 +9,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{TestContext, require_tool, run};
-
-/// Removes a podman container and image when dropped.
-struct Podman {
-    image: String,
-    containers: Vec<String>,
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        for c in &self.containers {
-            let _ = Command::new("podman")
-                .args(["rm", "-f", "-t", "0", c])
-                .output();
-        }
-        let _ = Command::new("podman")
-            .args(["rmi", "-f", &self.image])
-            .output();
-    }
-}
+use crate::common::{Podman, TestContext, require_tool, run};
 
 /// One GET; returns the seconds from `start` until the whole response was read.
 fn get(port: u16, start: Instant) -> f64 {
