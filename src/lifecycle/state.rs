@@ -2,10 +2,13 @@
 //!
 //! Each step of each part has an input hash: `pull` covers the part's definition, its local
 //! source (paths, types, modes, sizes, modification times), the project's identity and the
-//! lifecycle options; `build` covers `pull` and the stage hashes of the parts it is `after`;
-//! `stage` covers `build`; `prime` covers `stage` and the prime hashes of its dependencies. A
-//! step whose hash matches the recorded one (and whose earlier steps are skipped too) is not
-//! run again. The state also records what the part staged and primed, so a part that is redone
+//! lifecycle options; `build` covers the same, but of the source only what the build reads
+//! (the whole source, or the files a plugin names, such as the python plugin's requirements
+//! files), and the stage hashes of the parts it is `after`; `stage` covers `build`; `prime`
+//! covers `stage` and the prime hashes of its dependencies. A step whose hash matches the
+//! recorded one (and, from `stage` on, whose earlier steps are skipped too) is not run again:
+//! an edit to `app.py` re-pulls the python part that installs the requirements, but keeps its
+//! build. The `stage-packages` a pull unpacked are kept while what they depend on is unchanged. The state also records what the part staged and primed, so a part that is redone
 //! can first take its old files out of the shared `stage/` and `prime/` directories, and a
 //! skipped part still reports its primed files to the pack.
 //!
@@ -83,14 +86,21 @@ impl PartState {
 
     /// Forgets `step` and every later step.
     pub fn invalidate_from(&mut self, step: Step) {
+        self.invalidate(step, |_| false);
+    }
+
+    /// Forgets `step` and the later steps that are not to be `kept` (a build kept over a
+    /// redone pull keeps what it staged and primed too).
+    pub fn invalidate(&mut self, step: Step, kept: impl Fn(Step) -> bool) {
         for s in Step::ALL.into_iter().filter(|s| *s >= step) {
-            self.steps.remove(s.name());
-        }
-        if step <= Step::Stage {
-            self.staged.clear();
-        }
-        if step <= Step::Prime {
-            self.primed.clear();
+            if s == step || !kept(s) {
+                self.steps.remove(s.name());
+                match s {
+                    Step::Stage => self.staged.clear(),
+                    Step::Prime => self.primed.clear(),
+                    _ => {}
+                }
+            }
         }
     }
 }
@@ -171,6 +181,24 @@ impl Hasher {
     /// The hex digest.
     pub fn finish(&self) -> String {
         hex::encode(self.0.clone().finalize())
+    }
+}
+
+/// A fingerprint of one path, as [`fingerprint_tree`] takes it ("missing" if absent).
+pub fn fingerprint_path(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match path.symlink_metadata() {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            format!("link {:?}", fs::read_link(path).unwrap_or_default())
+        }
+        Ok(meta) => format!(
+            "{:o} {} {}.{}",
+            meta.mode(),
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec()
+        ),
+        Err(_) => "missing".to_string(),
     }
 }
 

@@ -23,6 +23,7 @@ use super::dirs::{PartDirs, WorkDirs};
 use super::filters::{self, Fileset};
 use super::fsops::{self, CopyMode, Snapshot};
 use super::permissions::{self, Permissions};
+use super::plugins::BuildInputs;
 use super::plugins::{self, BuildContext, CommandRunner, Plugin};
 use super::scripts::{self, Script};
 use super::state::{self, Hasher, PartState, StateDir};
@@ -53,6 +54,8 @@ pub struct Lifecycle<'a> {
     states: Vec<PartState>,
     /// Each part's input hash per step (indexed like [`Step::ALL`]).
     hashes: Vec<[String; 4]>,
+    /// Each part's `stage-packages` key: what its unpacked packages depend on.
+    package_keys: Vec<String>,
     /// Whether each part's step can be skipped.
     clean: Vec<[bool; 4]>,
 }
@@ -143,6 +146,7 @@ impl<'a> Lifecycle<'a> {
             state_dir,
             states,
             hashes: Vec::new(),
+            package_keys: Vec::new(),
             clean: Vec::new(),
             parts,
         })
@@ -215,7 +219,8 @@ impl<'a> Lifecycle<'a> {
             return Ok(());
         }
         self.log(&format!("{} {}", step_verb(step), self.parts[i].name));
-        self.states[i].invalidate_from(step);
+        let keep = self.clean[i];
+        self.states[i].invalidate(step, |s| keep[step_index(s)]);
         self.save_state(i)?;
         if step == Step::Stage {
             self.check_stage_conflicts(i)?;
@@ -292,15 +297,26 @@ impl<'a> Lifecycle<'a> {
                     .collect::<Vec<_>>()
                     .join(",")
             };
-            let pull = Hasher::new(Step::Pull)
-                .add("part", format!("{:?}", part.spec))
-                .add("name", part.name)
-                .add("source", source)
-                .add("project", &identity)
-                .add("options", &opts)
-                .finish();
-            let build = Hasher::new(Step::Build)
-                .add("pull", &pull)
+            let build_inputs = match self.build_inputs(i) {
+                None => source.clone(),
+                Some(files) => files
+                    .iter()
+                    .map(|f| format!("{} {}\n", f.display(), state::fingerprint_path(f)))
+                    .collect(),
+            };
+            let part_hash = |step| {
+                let mut h = Hasher::new(step);
+                h.add("part", format!("{:?}", part.spec))
+                    .add("name", part.name)
+                    .add("project", &identity)
+                    .add("options", &opts);
+                h
+            };
+            let pull = part_hash(Step::Pull).add("source", source).finish();
+            // The build hash does not include the pull's: a build whose inputs are unchanged
+            // is kept when only other files of the source changed.
+            let build = part_hash(Step::Build)
+                .add("build-inputs", build_inputs)
                 .add("deps", dep_hash(2))
                 .finish();
             let stage = Hasher::new(Step::Stage).add("build", &build).finish();
@@ -309,15 +325,23 @@ impl<'a> Lifecycle<'a> {
                 .add("deps", dep_hash(3))
                 .finish();
             self.hashes.push([pull, build, stage, prime]);
+            self.package_keys.push(
+                Hasher::new(Step::Pull)
+                    .add("stage-packages", format!("{:?}", part.spec.stage_packages))
+                    .add("build-base", format!("{:?}", self.project.build_base))
+                    .add("options", &opts)
+                    .finish(),
+            );
         }
         for i in 0..self.parts.len() {
-            let mut flags = [false; 4];
-            let mut ok = self.parts[i].dirs.src.is_dir() && self.parts[i].dirs.install.is_dir();
-            for (k, step) in Step::ALL.into_iter().enumerate() {
-                ok = ok && self.states[i].hash(step) == Some(self.hashes[i][k].as_str());
-                flags[k] = ok;
-            }
-            self.clean.push(flags);
+            let dirs = &self.parts[i].dirs;
+            let matches = |k: usize| self.states[i].hash(Step::ALL[k]) == Some(&self.hashes[i][k]);
+            let pull = dirs.src.is_dir() && matches(0);
+            // A build is kept over a redone pull when its own inputs did not change.
+            let build = dirs.install.is_dir() && matches(1);
+            let stage = build && matches(2);
+            let prime = stage && matches(3);
+            self.clean.push([pull, build, stage, prime]);
         }
         // Files of parts that will be restaged/reprimed go, unless a part that stays put
         // has the same path.
@@ -372,6 +396,25 @@ impl<'a> Lifecycle<'a> {
             self.adopted = self.states[i].adopted.clone();
         }
         Ok(())
+    }
+
+    /// The files part `i`'s build reads of its source, when the plugin narrows them down (see
+    /// [`BuildInputs`]) and the source is a local directory pulled and built by default;
+    /// `None` for the whole source.
+    fn build_inputs(&self, i: usize) -> Option<Vec<PathBuf>> {
+        let part = &self.parts[i];
+        let source = part.source.as_ref().filter(|s| s.is_dir())?;
+        if part.spec.override_pull.is_some() || part.spec.override_build.is_some() {
+            return None;
+        }
+        let root = match &part.spec.source_subdir {
+            Some(sub) => source.join(sub),
+            None => source.clone(),
+        };
+        match part.plugin.build_inputs(part.spec, &root) {
+            BuildInputs::WholeSource => None,
+            BuildInputs::Files(files) => Some(files.iter().map(|f| root.join(f)).collect()),
+        }
     }
 
     /// Marks a skipped step done, restoring what it recorded.
@@ -446,6 +489,18 @@ impl<'a> Lifecycle<'a> {
     fn pull_packages(&self, i: usize) -> Result<(), StepError> {
         let part = &self.parts[i];
         let dest = &part.dirs.packages;
+        // The packages unpacked by an earlier pull are kept when nothing they depend on
+        // changed (a pull redone for an edited source does not unpack them again).
+        let marker = dest.with_extension("key");
+        let key = &self.package_keys[i];
+        if dest.is_dir() && fs::read_to_string(&marker).is_ok_and(|k| k == *key) {
+            self.log(&format!(
+                "Reusing the unpacked stage-packages of {}",
+                part.name
+            ));
+            return Ok(());
+        }
+        fsops::remove_tree(&marker).map_err(|e| StepError::io("remove", &marker, e))?;
         fsops::remove_tree(dest).map_err(|e| StepError::io("remove", dest, e))?;
         if part.spec.stage_packages.is_empty() {
             return Ok(());
@@ -461,6 +516,7 @@ impl<'a> Lifecycle<'a> {
                 dest,
             },
         )?;
+        fs::write(&marker, key).map_err(|e| StepError::io("write", &marker, e))?;
         Ok(())
     }
 

@@ -725,6 +725,27 @@ fn changing_one_parts_source_redoes_it_and_its_dependents_only() {
     assert!(paths(&outcome, "app").contains(&"srv/app.py".to_string()));
 }
 
+#[test]
+fn a_build_that_reads_none_of_the_changed_files_is_kept() {
+    // A nil build reads nothing of its source: an edit re-pulls the part but keeps its build,
+    // stage and prime, and the run after that has nothing to do.
+    let mut deps = part("nil");
+    deps.source = Some("app".into());
+    let f = Fixture::new(vec![("deps", deps), ("app", dump("app"))]);
+    f.write("app/srv/app.py", "print(1)\n", 0o644);
+    run_logged(&f);
+    f.write("app/srv/app.py", "print(2)\n", 0o644);
+    let (_, lines) = run_logged(&f);
+    let redone = ran(&lines);
+    assert!(redone.contains(&"Pulling deps"), "{lines:?}");
+    assert!(!redone.contains(&"Building deps"), "{lines:?}");
+    assert!(!redone.contains(&"Staging deps"), "{lines:?}");
+    assert!(redone.contains(&"Building app"), "{lines:?}");
+    assert_eq!(f.read("srv/app.py"), "print(2)\n");
+    let (_, lines) = run_logged(&f);
+    assert_eq!(ran(&lines), Vec::<&str>::new(), "{lines:?}");
+}
+
 /// The parts that ran any step.
 fn ran_names(lines: &[String]) -> Vec<String> {
     let mut names: Vec<String> = ran(lines)

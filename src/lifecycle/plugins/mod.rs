@@ -38,6 +38,22 @@ pub trait Plugin {
     /// Builds: reads `ctx.build_work_dir`, writes `ctx.install_dir`. Runs when the part has no
     /// `override-build`, or when it calls `craftctl default`.
     fn build(&self, ctx: &BuildContext<'_>) -> Result<(), StepError>;
+
+    /// What the default build reads of the source (`source` is the source dir, or its
+    /// `source-subdir`), so that the step cache can keep a build whose inputs did not change
+    /// when other files of the source did. The default is the whole source.
+    fn build_inputs(&self, _part: &Part, _source: &Path) -> BuildInputs {
+        BuildInputs::WholeSource
+    }
+}
+
+/// The part of a source a plugin's build depends on (see [`Plugin::build_inputs`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildInputs {
+    /// Every file of the source.
+    WholeSource,
+    /// Only these paths, relative to the source (missing ones count as missing).
+    Files(Vec<String>),
 }
 
 /// Runs shell commands for a plugin, in the part's build environment.
@@ -88,34 +104,42 @@ impl BuildContext<'_> {
 
     /// The value of the plugin property `key` (e.g. `python-requirements`), if set.
     pub fn property(&self, key: &str) -> Option<&serde_json::Value> {
-        self.part
-            .plugin_properties
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+        property(self.part, key)
     }
 
     /// The plugin property `key` as a list of strings (absent or null: empty).
     pub fn string_list(&self, key: &'static str) -> Result<Vec<String>, StepError> {
-        let bad = |reason: &str| StepError::BadValue {
-            key,
-            value: self
-                .property(key)
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
-            reason: reason.to_string(),
-        };
-        match self.property(key) {
-            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .map(|v| match v {
-                    serde_json::Value::String(s) => Ok(s.clone()),
-                    _ => Err(bad("expected a list of strings")),
-                })
-                .collect(),
-            Some(_) => Err(bad("expected a list of strings")),
-        }
+        string_list(self.part, key)
+    }
+}
+
+/// The value of `part`'s plugin property `key`, if set.
+fn property<'p>(part: &'p Part, key: &str) -> Option<&'p serde_json::Value> {
+    part.plugin_properties
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// The plugin property `key` of `part` as a list of strings (absent or null: empty).
+pub fn string_list(part: &Part, key: &'static str) -> Result<Vec<String>, StepError> {
+    let bad = |reason: &str| StepError::BadValue {
+        key,
+        value: property(part, key)
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        reason: reason.to_string(),
+    };
+    match property(part, key) {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => Ok(s.clone()),
+                _ => Err(bad("expected a list of strings")),
+            })
+            .collect(),
+        Some(_) => Err(bad("expected a list of strings")),
     }
 }
 

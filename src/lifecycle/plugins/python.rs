@@ -26,9 +26,10 @@ use std::path::{Path, PathBuf};
 use super::host::{self, quote};
 use super::python_env::TargetPython;
 use super::python_install::{explain_uv_failure, relocate};
-use super::{BuildContext, Plugin};
+use super::{BuildContext, BuildInputs, Plugin, string_list};
 use crate::lifecycle::StepError;
 use crate::lifecycle::scripts::single_quote;
+use crate::project::Part;
 
 /// The `python` plugin.
 #[derive(Clone, Copy, Debug, Default)]
@@ -46,6 +47,30 @@ struct Wanted {
 impl Plugin for Python {
     fn name(&self) -> &'static str {
         "python"
+    }
+
+    /// The requirements and constraints files, and the files that would make the source a
+    /// Python project. Requirement lines that may point into the source (`-r`, `-e`, paths,
+    /// `file:` URLs) make it the whole source.
+    fn build_inputs(&self, part: &Part, source: &Path) -> BuildInputs {
+        if is_python_project(source) {
+            return BuildInputs::WholeSource;
+        }
+        let (Ok(requirements), Ok(constraints)) = (
+            string_list(part, "python-requirements"),
+            string_list(part, "python-constraints"),
+        ) else {
+            return BuildInputs::WholeSource;
+        };
+        let mut files = vec!["setup.py".to_string(), "pyproject.toml".to_string()];
+        for file in requirements.into_iter().chain(constraints) {
+            let text = std::fs::read_to_string(source.join(&file)).unwrap_or_default();
+            if !text.lines().all(names_only_an_index_package) {
+                return BuildInputs::WholeSource;
+            }
+            files.push(file);
+        }
+        BuildInputs::Files(files)
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<(), StepError> {
@@ -156,6 +181,19 @@ fn uv_environment() -> Vec<String> {
 
 /// Whether `dir` holds a Python project pip would install (`setup.py`, or a `pyproject.toml`
 /// with a `[project]` or `[build-system]` table; one holding only tool settings is not).
+/// A requirements line that cannot refer to a file of the source: blank, a comment, or a
+/// requirement naming a package (with extras, versions, markers) rather than a path or URL.
+fn names_only_an_index_package(line: &str) -> bool {
+    let line = line.split(" #").next().unwrap_or_default().trim();
+    line.is_empty()
+        || line.starts_with('#')
+        || !(line.starts_with('-')
+            || line.starts_with('.')
+            || line.contains('/')
+            || line.contains(':')
+            || line.contains('@'))
+}
+
 fn is_python_project(dir: &Path) -> bool {
     if dir.join("setup.py").is_file() {
         return true;
@@ -214,4 +252,63 @@ fn build_project_wheel(
         });
     }
     Ok(wheel.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requirement_lines_that_may_point_into_the_source_are_told_apart() {
+        for line in [
+            "",
+            "# pinned",
+            "Flask",
+            "gunicorn[gevent]>=23",
+            "uvicorn ; python_version >= '3.8'",
+            "Django>=4.2,<6  # LTS",
+        ] {
+            assert!(names_only_an_index_package(line), "{line}");
+        }
+        for line in [
+            "-r other.txt",
+            "-e .",
+            "./wheels/x.whl",
+            "pkg @ file:///tmp/x",
+            "lib/pkg",
+            "--hash=sha256:00",
+        ] {
+            assert!(!names_only_an_index_package(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn build_inputs_are_the_requirements_files_unless_the_source_is_a_project() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("requirements.txt"), "Flask\n").unwrap();
+        let mut part = Part::default();
+        part.plugin_properties = vec![(
+            "python-requirements".to_string(),
+            serde_json::json!(["requirements.txt"]),
+        )];
+        assert_eq!(
+            Python.build_inputs(&part, dir.path()),
+            BuildInputs::Files(vec![
+                "setup.py".into(),
+                "pyproject.toml".into(),
+                "requirements.txt".into()
+            ])
+        );
+        std::fs::write(dir.path().join("requirements.txt"), "-r base.txt\n").unwrap();
+        assert_eq!(
+            Python.build_inputs(&part, dir.path()),
+            BuildInputs::WholeSource
+        );
+        std::fs::write(dir.path().join("requirements.txt"), "Flask\n").unwrap();
+        std::fs::write(dir.path().join("setup.py"), "").unwrap();
+        assert_eq!(
+            Python.build_inputs(&part, dir.path()),
+            BuildInputs::WholeSource
+        );
+    }
 }
