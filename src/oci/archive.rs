@@ -6,23 +6,25 @@
 //! image's `created` time as every mtime. `index.json` points straight at the one manifest, with
 //! its platform and the full image name in both `org.opencontainers.image.ref.name` (skopeo,
 //! podman, umoci) and `io.containerd.image.name` (containerd, Docker's containerd store);
-//! `manifest.json` is Docker's classic `docker load` format. Blobs are streamed from the store,
-//! re-hashed on the way, never recompressed.
+//! `manifest.json` is Docker's classic `docker load` format. Blobs are copied from the store
+//! file to file (`copy_file_range`), never recompressed.
 //!
 //! The file is written to a temporary file in the output directory, synced, and renamed over
 //! the final name only when complete; on any error the temporary file is removed.
 
 use std::collections::BTreeMap;
 use std::fs::{File, Permissions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::json::{
     self, DockerManifestJson, IndexEntryJson, IndexJson, OciLayoutJson, PlatformJson,
 };
-use super::tarstream::{TarHeader, TarKind, TarStream, TrackedReader};
-use super::{BlobStore, Digest, HashingReader, OciError, WrittenImage, image};
+use super::tarstream::{TarHeader, TarKind, TarStream};
+use tempfile::NamedTempFile;
+
+use super::{BlobStore, Digest, OciError, WrittenImage, image};
 
 /// Media type of `index.json`.
 pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -166,9 +168,11 @@ fn referenced_blobs(image: &WrittenImage) -> BTreeMap<Digest, u64> {
     blobs
 }
 
-/// Streams one blob into the archive, checking its size before and its digest after.
-fn append_blob<W: Write>(
-    tar: &mut TarStream<W>,
+/// Copies one blob into the archive, file to file (in the kernel where it can), checking its
+/// size. Blobs are not hashed again: the store only holds blobs verified or hashed as they
+/// were written, under their digest.
+fn append_blob(
+    tar: &mut TarStream<BufWriter<NamedTempFile>>,
     blobs: &BlobStore,
     digest: &Digest,
     size: u64,
@@ -186,16 +190,20 @@ fn append_blob<W: Write>(
             "its size is {actual} bytes, the image says {size}"
         )));
     }
-    let mut reader = TrackedReader::new(HashingReader::new(file));
-    match tar.append(header, &mut reader) {
-        Ok(_) => {}
-        Err(e) if reader.failed => return Err(OciError::read(&path, e)),
-        Err(e) => return Err(OciError::write(temp_path, e)),
-    }
-    let (_, got, len) = reader.into_inner().finish();
-    if len != size || &got != digest {
+    // `io::copy` from a `Take<File>` to a `File` is `copy_file_range` on Linux. (A read error
+    // of the blob is reported as a write error of the archive: both name a file to look at.)
+    let mut source = file.take(size);
+    let copied = tar
+        .append_with(header, |stream, size| {
+            let out = stream.writer();
+            out.flush()?;
+            let copied = io::copy(&mut source, out.get_mut().as_file_mut())?;
+            Ok(copied.min(size))
+        })
+        .map_err(|e| OciError::write(temp_path, e))?;
+    if copied != size {
         return Err(corrupt(format!(
-            "its content hashes to {got} ({len} bytes), not to its name"
+            "it ended after {copied} of its {size} bytes"
         )));
     }
     Ok(())

@@ -67,6 +67,17 @@ impl<W: Write> TarStream<W> {
     /// smaller number means the source was short and the stream is now corrupt (the caller
     /// reports it and discards the stream). Bytes beyond the declared size are not read.
     pub(crate) fn append(&mut self, entry: &TarHeader<'_>, data: impl Read) -> io::Result<u64> {
+        self.append_with(entry, |stream, size| stream.copy(data.take(size)))
+    }
+
+    /// [`TarStream::append`] with the contents written by `write`, given the writer and the
+    /// declared size, which returns how many bytes it wrote (at most the size). For writers
+    /// that can copy faster than through a buffer (file to file, in the kernel).
+    pub(crate) fn append_with(
+        &mut self,
+        entry: &TarHeader<'_>,
+        write: impl FnOnce(&mut Self, u64) -> io::Result<u64>,
+    ) -> io::Result<u64> {
         let mut name = entry.path.as_bytes().to_vec();
         let (entry_type, size, link) = match entry.kind {
             TarKind::Dir => {
@@ -100,9 +111,14 @@ impl<W: Write> TarStream<W> {
         if size == 0 {
             return Ok(0);
         }
-        let copied = self.copy(data.take(size))?;
+        let copied = write(self, size)?;
         pad(&mut self.out, copied)?;
         Ok(copied)
+    }
+
+    /// The writer, for [`TarStream::append_with`].
+    pub(crate) fn writer(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Writes the end-of-archive marker (two zero blocks) and returns the writer.
@@ -159,10 +175,6 @@ impl<R> TrackedReader<R> {
             inner,
             failed: false,
         }
-    }
-
-    pub(crate) fn into_inner(self) -> R {
-        self.inner
     }
 }
 

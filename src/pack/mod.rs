@@ -20,6 +20,8 @@ pub mod worker;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use sha2::Digest as _;
+
 use crate::base::{BaseError, ResolvedBase};
 use crate::lifecycle::{self, LifecycleOptions, PrimedPart};
 use crate::oci::{self, BlobStore, Digest, History, Layer, LayerBuilder, LayerEntry, Owner};
@@ -275,7 +277,21 @@ fn pack_platform(
     };
     // The worker-server has a layer of its own, right above the base, so images share it.
     if let Some(binary) = &opts.worker_server {
-        let layer = worker::layer(binary)?.write(&blobs, mtime)?;
+        let bytes = std::fs::read(binary).map_err(io("read", binary))?;
+        let key = format!(
+            "rcraft {} gzip {} {cache_context} worker-server {}",
+            env!("CARGO_PKG_VERSION"),
+            oci::GZIP_LEVEL,
+            hex::encode(sha2::Sha256::digest(&bytes))
+        );
+        let layer = match layer_cache.get(WORKER_LAYER, &key, &blobs) {
+            Some(layer) => layer,
+            None => {
+                let layer = worker::layer(binary)?.write(&blobs, mtime)?;
+                layer_cache.put(WORKER_LAYER, &key, &layer);
+                layer
+            }
+        };
         printer.detail(&format!("layer {} for the worker-server", layer.digest));
         layers.push((layer, history("Add worker-server (rcraft's Pebble)".into())));
     }
@@ -404,6 +420,9 @@ fn pack_platform(
         ref_name,
     })
 }
+
+/// The worker-server layer's name in the layer cache (no part can be named so).
+const WORKER_LAYER: &str = "(worker-server)";
 
 /// The lifecycle's work directory for a platform: `<project>/.rcraft/work/<label>`.
 pub fn work_dir(project: &Project, label: &str) -> PathBuf {
