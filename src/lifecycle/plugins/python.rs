@@ -286,11 +286,13 @@ mod tests {
     fn build_inputs_are_the_requirements_files_unless_the_source_is_a_project() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("requirements.txt"), "Flask\n").unwrap();
-        let mut part = Part::default();
-        part.plugin_properties = vec![(
-            "python-requirements".to_string(),
-            serde_json::json!(["requirements.txt"]),
-        )];
+        let part = Part {
+            plugin_properties: vec![(
+                "python-requirements".to_string(),
+                serde_json::json!(["requirements.txt"]),
+            )],
+            ..Part::default()
+        };
         assert_eq!(
             Python.build_inputs(&part, dir.path()),
             BuildInputs::Files(vec![
