@@ -9,4 +9,6 @@ cd "$(dirname "$0")/.."
 triple="$(uname -m)-unknown-linux-gnu"
 RUSTFLAGS="-C target-feature=+crt-static" \
   cargo build --quiet --locked --profile worker --bin worker-server --target "$triple" >&2
-echo "$(pwd)/${CARGO_TARGET_DIR:-target}/$triple/worker/worker-server"
+target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$(pwd)/$target" ;; esac
+echo "$target/$triple/worker/worker-server"

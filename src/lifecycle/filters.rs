@@ -167,13 +167,18 @@ pub fn organize(install: &Path, map: &[(String, String)]) -> Result<(), StepErro
         } else {
             install.join(dst_rel)
         };
+        let is_glob = key.contains('*');
+        // Matched before the destination is made: `"*": django/app/` must not match `django`
+        // itself (a directory cannot be moved into itself).
+        let sources = glob(install, key.trim_start_matches('/'), Hidden::Skip);
         if into_dir && !dst.exists() {
             fs::create_dir_all(&dst).map_err(|e| StepError::io("create directory", &dst, e))?;
         }
-        let is_glob = key.contains('*');
-        let sources = glob(install, key.trim_start_matches('/'), Hidden::Skip);
         for (count, src_rel) in sources.iter().enumerate() {
             let src = install.join(src_rel);
+            if dst != src && dst.starts_with(&src) {
+                return Err(fail(format!("'{src_rel}' cannot be moved into itself")));
+            }
             let src_is_dir = is_real_dir(&src);
             if src_is_dir && !is_glob {
                 fsops::copy_tree(&src, &dst, CopyMode::Link, &|_| false)?;
@@ -313,6 +318,33 @@ mod tests {
                 "usr/lib/a.so",
                 "usr/lib/b.so"
             ]
+        );
+    }
+
+    #[test]
+    fn organize_everything_into_a_new_subdirectory() {
+        // django-framework's install-app: the whole project goes under django/app/.
+        let t = tree(&["manage.py", "site/wsgi.py", ".env"]);
+        let map = vec![
+            ("*".to_string(), "django/app/".to_string()),
+            (".*".to_string(), "django/app/".to_string()),
+        ];
+        organize(t.path(), &map).unwrap();
+        let (files, _) = all(Fileset::new(&[]).select(t.path()));
+        assert_eq!(
+            files,
+            [
+                "django/app/.env",
+                "django/app/manage.py",
+                "django/app/site/wsgi.py"
+            ]
+        );
+
+        let t = tree(&["app/x"]);
+        let err = organize(t.path(), &[("app".into(), "app/sub/".into())]).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot be moved into itself"),
+            "{err}"
         );
     }
 

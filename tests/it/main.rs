@@ -43,5 +43,9 @@ mod worker;
 // The blog's sync-vs-gevent experiment on an rcraft image, in podman.
 mod story;
 
-// Framework profiles: init, pack, podman run, HTTP answer as _daemon_ (go, fastapi, expressjs).
+// Framework profiles: each example is what init writes; pack, podman run, HTTP answer as
+// _daemon_ (all five on bare, flask on a pulled Debian base).
 mod profiles_e2e;
+
+// Framework profiles' missing-file and missing-dependency errors through `rcraft pack`.
+mod profile_errors;

@@ -45,8 +45,9 @@ fn debian_image() -> &'static str {
     })
 }
 
-/// A registry serving the seeded image as `library/debian:bookworm`.
-fn seeded_registry() -> TestRegistry {
+/// A registry serving the seeded image as `library/debian:bookworm` (also used by
+/// `profiles_e2e`, so that one mmdebstrap serves both).
+pub(crate) fn seeded_registry() -> TestRegistry {
     let image = debian_image();
     let registry = TestRegistry::start();
     push_layout(
