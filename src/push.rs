@@ -3,10 +3,11 @@
 //! missing), missing layers are mounted from the base image's repository when it is on the same
 //! registry, the rest are uploaded 4 at a time, and the manifest goes last.
 //!
-//! The archive is checked with [`oci::validate`] first (manifest, config and layers, every digest);
-//! a second pass over the tar records where each blob's bytes start, and uploads stream
-//! `take()`n slices of the `.rock` itself: nothing is extracted to disk or held in memory
-//! except the manifest. The tag defaults to the rock's version (from its
+//! The archive's structure is checked with [`oci::validate_structure`] first (entries, index,
+//! manifest and config with their digests, descriptor sizes; layers are not read: the registry
+//! checks the digest of every blob uploaded), which also records where each blob's bytes start,
+//! and uploads stream `take()`n slices of the `.rock` itself: nothing is extracted to disk or
+//! held in memory except the manifest. The tag defaults to the rock's version (from its
 //! `org.opencontainers.image.ref.name`, e.g. `localhost/app:0.1`), else `latest`.
 //!
 //! Progress: indicatif bars (one per blob and a total) when stderr is a terminal, plain lines
@@ -14,9 +15,9 @@
 //! nothing with `--quiet`; the caller prints the result.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
-use std::io::{BufReader, IsTerminal, Read, Seek, SeekFrom};
+use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,10 +101,9 @@ pub fn push(
     client: &Client,
     printer: &Printer,
 ) -> Result<PushOutcome, PushError> {
-    let summary = oci::validate(rock)?;
-    let positions = blob_positions(rock)?;
+    let (summary, positions) = oci::validate_structure(rock)?;
     let position = |d: &Digest| {
-        positions.get(d).copied().ok_or_else(|| {
+        positions.get(d).map(|p| (p.offset, p.size)).ok_or_else(|| {
             PushError::Rock(OciError::InvalidRock {
                 path: rock.to_path_buf(),
                 reason: format!("blob `{d}` is missing"),
@@ -165,21 +165,44 @@ pub fn push(
         }
     }
 
-    // HEAD every blob, one after the other: cheap, and a wrong password fails once, here.
+    // HEAD every blob: the first alone (so a wrong password fails once, here), the rest in
+    // parallel. A missing layer is mounted only if the base's repository has it.
+    let from_repo = match mount_from.as_deref() {
+        Some(repo) => Some(target.in_repository(repo)?),
+        None => None,
+    };
+    let check = |blob: Blob| -> Result<Option<Blob>, RegistryError> {
+        if client.blob_exists(&target, &blob.digest)? {
+            return Ok(None);
+        }
+        let mountable = match (&from_repo, blob.mountable) {
+            (Some(repo), true) => client.blob_exists(repo, &blob.digest).unwrap_or(false),
+            _ => false,
+        };
+        Ok(Some(Blob { mountable, ..blob }))
+    };
+    let mut checked = Vec::with_capacity(blobs.len());
+    let mut rest = blobs.into_iter();
+    if let Some(first) = rest.next() {
+        let digest = first.digest.clone();
+        checked.push((
+            digest,
+            Ok(check(first).map_err(|e| e.during(Action::Push))?),
+        ));
+    }
+    let rest: Vec<Blob> = rest.collect();
+    checked.extend(parallel_map(rest, PARALLEL_UPLOADS, |blob| {
+        (blob.digest.clone(), check(blob))
+    }));
     let mut missing = VecDeque::new();
     let mut skipped = 0;
-    for blob in blobs {
-        if client
-            .blob_exists(&target, &blob.digest)
-            .map_err(|e| e.during(Action::Push))?
-        {
-            printer.info(&format!(
-                "skipped {} (already present)",
-                short(&blob.digest)
-            ));
-            skipped += 1;
-        } else {
-            missing.push_back(blob);
+    for (digest, result) in checked {
+        match result.map_err(|e| e.during(Action::Push))? {
+            None => {
+                printer.info(&format!("skipped {} (already present)", short(&digest)));
+                skipped += 1;
+            }
+            Some(blob) => missing.push_back(blob),
         }
     }
 
@@ -214,6 +237,35 @@ pub fn push(
         mounted: stats.mounted,
         bytes_uploaded: stats.bytes,
     })
+}
+
+/// `f` applied to every item with up to `threads` threads, results in the items' order.
+fn parallel_map<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let n = items.len();
+    let queue = Mutex::new(items.into_iter().enumerate().collect::<VecDeque<_>>());
+    let results = Mutex::new((0..n).map(|_| None).collect::<Vec<Option<R>>>());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(n) {
+            s.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                    let Some((i, item)) = next else { break };
+                    let r = f(item);
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[derive(Default)]
@@ -342,27 +394,6 @@ fn mount_source(manifest: &serde_json::Value, target: &Reference) -> Option<Stri
     // the blob is uploaded as usual. Docker Hub refuses cross-repository mounts too often.
     (target.domain() != DOCKER_HUB && base.repository() != target.repository())
         .then(|| base.repository().to_owned())
-}
-
-/// Where each `blobs/sha256/*` entry's bytes start in the archive, and how many there are.
-fn blob_positions(rock: &Path) -> Result<BTreeMap<Digest, (u64, u64)>, PushError> {
-    let read = |source| PushError::Read {
-        path: rock.to_path_buf(),
-        source,
-    };
-    let file = File::open(rock).map_err(read)?;
-    let mut archive = tar::Archive::new(BufReader::new(file));
-    let mut out = BTreeMap::new();
-    for entry in archive.entries().map_err(read)? {
-        let entry = entry.map_err(read)?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if let Some(hex) = name.strip_prefix("blobs/sha256/") {
-            if let Ok(digest) = Digest::parse(&format!("{}{hex}", Digest::PREFIX)) {
-                out.insert(digest, (entry.raw_file_position(), entry.size()));
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn read_range(rock: &Path, offset: u64, size: u64) -> Result<Vec<u8>, PushError> {

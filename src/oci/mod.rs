@@ -31,4 +31,4 @@ pub use error::OciError;
 pub use image::{History, Image, ImageConfig, Platform, WrittenImage};
 pub use layer::{EntryKind, GZIP_LEVEL, Layer, LayerBuilder, LayerEntry};
 pub use tree::Owner;
-pub use validate::{RockSummary, validate};
+pub use validate::{BlobPos, RockSummary, validate, validate_structure};

@@ -40,18 +40,44 @@ pub struct RockSummary {
 }
 
 /// A blob found in the archive: where its bytes start and how many there are.
-struct BlobPos {
-    offset: u64,
-    size: u64,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobPos {
+    /// Offset of the first byte in the archive.
+    pub offset: u64,
+    /// Length in bytes.
+    pub size: u64,
+}
+
+/// How deep [`check`] goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// Everything in the module docs.
+    Full,
+    /// Everything but the layers' contents: layer blobs are neither hashed nor decompressed
+    /// (their sizes are checked; the config's diff_ids are taken as they are).
+    Structure,
 }
 
 /// Validates the OCI archive at `path`; see the module docs for what is checked.
 pub fn validate(path: &Path) -> Result<RockSummary, OciError> {
+    check(path, Depth::Full).map(|(summary, _)| summary)
+}
+
+/// Checks the structure of the OCI archive at `path` as [`validate`] does, and the manifest's
+/// and config's digests, but reads no layer: for `push`, where the registry checks each
+/// uploaded blob's digest. Returns where each blob is in the archive too.
+pub fn validate_structure(
+    path: &Path,
+) -> Result<(RockSummary, BTreeMap<Digest, BlobPos>), OciError> {
+    check(path, Depth::Structure)
+}
+
+fn check(path: &Path, depth: Depth) -> Result<(RockSummary, BTreeMap<Digest, BlobPos>), OciError> {
     let bad = |reason: String| OciError::InvalidRock {
         path: path.to_path_buf(),
         reason,
     };
-    let (docs, blobs) = scan(path)?;
+    let (docs, blobs) = scan(path, depth)?;
     let doc = |name: &str| {
         docs.get(name)
             .map(Vec::as_slice)
@@ -110,10 +136,12 @@ pub fn validate(path: &Path) -> Result<RockSummary, OciError> {
     };
 
     let (manifest_digest, pos) = fetch(desc, "manifest")?;
-    let manifest = ImageManifest::from_reader(reader.slice(pos, MAX_DOC)?)
+    let bytes = reader.document(pos, &manifest_digest)?;
+    let manifest = ImageManifest::from_reader(&bytes[..])
         .map_err(|e| bad(format!("cannot parse the manifest: {e}")))?;
     let (config_digest, pos) = fetch(manifest.config(), "config")?;
-    let config = ImageConfiguration::from_reader(reader.slice(pos, MAX_DOC)?)
+    let bytes = reader.document(pos, &config_digest)?;
+    let config = ImageConfiguration::from_reader(&bytes[..])
         .map_err(|e| bad(format!("cannot parse the config: {e}")))?;
     let diff_ids = config.rootfs().diff_ids();
     if diff_ids.len() != manifest.layers().len() {
@@ -127,6 +155,12 @@ pub fn validate(path: &Path) -> Result<RockSummary, OciError> {
     for (i, (d, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
         let (digest, pos) = fetch(d, "layer")?;
         let media_type = d.media_type().to_string();
+        if depth == Depth::Structure {
+            let diff_id = Digest::parse(diff_id)
+                .map_err(|_| bad(format!("diff_id `{diff_id}` of layer {i} is not sha256")))?;
+            layers.push(Layer::from_existing(digest, diff_id, pos.size, media_type));
+            continue;
+        }
         let raw = reader.slice(pos, u64::MAX)?;
         let actual = match media_type.as_str() {
             MEDIA_TYPE_LAYER_GZIP => hash_all(MultiGzDecoder::new(raw)),
@@ -152,13 +186,14 @@ pub fn validate(path: &Path) -> Result<RockSummary, OciError> {
     }
     check_docker_manifest(doc("manifest.json")?, ref_name, &config_digest, &layers).map_err(bad)?;
 
-    Ok(RockSummary {
+    let summary = RockSummary {
         ref_name: ref_name.clone(),
         manifest_digest,
         config_digest,
         layers,
         platform,
-    })
+    };
+    Ok((summary, blobs))
 }
 
 /// Checks Docker's `manifest.json` against the OCI side.
@@ -191,18 +226,19 @@ fn hash_all(mut r: impl Read) -> io::Result<Digest> {
 /// One pass over the archive: small documents into memory, blobs hashed against their names.
 type Scan = (BTreeMap<String, Vec<u8>>, BTreeMap<Digest, BlobPos>);
 
-fn scan(path: &Path) -> Result<Scan, OciError> {
+fn scan(path: &Path, depth: Depth) -> Result<Scan, OciError> {
     let bad = |reason: String| OciError::InvalidRock {
         path: path.to_path_buf(),
         reason,
     };
     let rd = |e| OciError::read(path, e);
     let file = File::open(path).map_err(rd)?;
-    let mut archive = tar::Archive::new(BufReader::new(file));
+    // Seeking past contents that are not read (`Structure`) instead of reading them.
+    let mut archive = tar::Archive::new(file);
     let mut docs = BTreeMap::new();
     let mut blobs = BTreeMap::new();
     let mut dirs = 0;
-    for entry in archive.entries().map_err(rd)? {
+    for entry in archive.entries_with_seek().map_err(rd)? {
         let mut entry = entry.map_err(rd)?;
         let name = String::from_utf8(entry.path_bytes().into_owned())
             .map_err(|_| bad("an entry name is not UTF-8".to_owned()))?;
@@ -219,9 +255,11 @@ fn scan(path: &Path) -> Result<Scan, OciError> {
             let digest = Digest::parse(&format!("{}{hex}", Digest::PREFIX))
                 .map_err(|_| bad(format!("unexpected entry `{name}`")))?;
             let offset = entry.raw_file_position();
-            let actual = hash_all(&mut entry).map_err(rd)?;
-            if actual != digest {
-                return Err(bad(format!("blob `{name}` hashes to {actual}")));
+            if depth == Depth::Full {
+                let actual = hash_all(BufReader::with_capacity(1 << 20, &mut entry)).map_err(rd)?;
+                if actual != digest {
+                    return Err(bad(format!("blob `{name}` hashes to {actual}")));
+                }
             }
             if blobs.insert(digest, BlobPos { offset, size }).is_some() {
                 return Err(bad(format!("duplicate entry `{name}`")));
@@ -257,6 +295,23 @@ impl<'a> Reader<'a> {
     fn open(path: &'a Path) -> Result<Self, OciError> {
         let file = File::open(path).map_err(|e| OciError::read(path, e))?;
         Ok(Self { path, file })
+    }
+
+    /// A JSON document's bytes, checked against its digest.
+    fn document(&mut self, pos: &BlobPos, digest: &Digest) -> Result<Vec<u8>, OciError> {
+        let path = self.path;
+        let mut bytes = Vec::new();
+        self.slice(pos, MAX_DOC)?
+            .read_to_end(&mut bytes)
+            .map_err(|e| OciError::read(path, e))?;
+        let actual = hash_all(&bytes[..]).map_err(|e| OciError::read(self.path, e))?;
+        if &actual != digest {
+            return Err(OciError::InvalidRock {
+                path: self.path.to_path_buf(),
+                reason: format!("blob `{digest}` hashes to {actual}"),
+            });
+        }
+        Ok(bytes)
     }
 
     /// The blob's bytes (at most `limit`), as a reader.
