@@ -204,8 +204,30 @@ pub struct Staged {
     pub notes: Vec<String>,
 }
 
-/// Resolves, downloads and unpacks `req.packages` into `req.dest`; see the module docs.
-pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<Staged, DebsError> {
+/// The packages `req` resolves to, as [`stage_packages`] would unpack them: the lock file's
+/// entry when it matches, else a fresh resolution, which is written to the lock file. The
+/// lifecycle calls it before hashing its steps, so a lock written by a first pack does not make
+/// the next one redo the pull.
+pub fn lock_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<(), DebsError> {
+    if ctx.lock_path.is_some() && !req.packages.is_empty() {
+        resolve_locked(ctx, req)?;
+    }
+    Ok(())
+}
+
+/// What [`resolve_locked`] found.
+struct Resolved {
+    distro: Distro,
+    fetcher: Fetcher,
+    packages: Vec<LockedPackage>,
+    from_lock: bool,
+    lock_path: Option<PathBuf>,
+    notes: Vec<String>,
+}
+
+/// Resolves `req.packages` (after checking for slices), from the lock when it matches; a fresh
+/// resolution is saved to the lock file.
+fn resolve_locked(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<Resolved, DebsError> {
     let slices: Vec<String> = req
         .packages
         .iter()
@@ -216,13 +238,6 @@ pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<S
         return Err(DebsError::ChiselSlices {
             part: req.part.to_string(),
             slices,
-        });
-    }
-    if req.packages.is_empty() {
-        return Ok(Staged {
-            packages: Vec::new(),
-            from_lock: false,
-            notes: Vec::new(),
         });
     }
     let distro = Distro::for_base(req.build_base)?;
@@ -275,6 +290,48 @@ pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<S
                 .collect()
         }
     };
+    if let Some((lock, path)) = lock.as_mut()
+        && !from_lock
+    {
+        let entry = LockEntry {
+            build_base,
+            stage_packages: req.packages.to_vec(),
+            base_packages: base_digest,
+            packages: packages.clone(),
+        };
+        // Saved only when it changes, so the file (and the steps hashing it) stay put.
+        if lock.entry(req.part, req.arch) != Some(&entry) {
+            lock.set(req.part, req.arch, entry);
+            lock.save(path)?;
+        }
+    }
+    Ok(Resolved {
+        distro,
+        fetcher,
+        packages,
+        from_lock,
+        lock_path: lock.map(|(_, path)| path),
+        notes,
+    })
+}
+
+/// Resolves, downloads and unpacks `req.packages` into `req.dest`; see the module docs.
+pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<Staged, DebsError> {
+    if req.packages.is_empty() {
+        return Ok(Staged {
+            packages: Vec::new(),
+            from_lock: false,
+            notes: Vec::new(),
+        });
+    }
+    let Resolved {
+        distro,
+        fetcher,
+        packages,
+        from_lock,
+        lock_path,
+        mut notes,
+    } = resolve_locked(ctx, req)?;
 
     let mut mirror = None;
     let mut files = Vec::with_capacity(packages.len());
@@ -299,10 +356,7 @@ pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<S
                 return Err(DebsError::LockedGone {
                     name: p.name.clone(),
                     version: p.version.clone(),
-                    lock: lock
-                        .as_ref()
-                        .map(|(_, path)| path.clone())
-                        .unwrap_or_default(),
+                    lock: lock_path.clone().unwrap_or_default(),
                     reason: format!("{url} was not found"),
                 });
             }
@@ -340,21 +394,6 @@ pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<S
             "device files skipped: {}",
             unpacked.skipped.join(", ")
         ));
-    }
-    if let Some((lock, path)) = lock.as_mut()
-        && !from_lock
-    {
-        lock.set(
-            req.part,
-            req.arch,
-            LockEntry {
-                build_base,
-                stage_packages: req.packages.to_vec(),
-                base_packages: base_digest,
-                packages: packages.clone(),
-            },
-        );
-        lock.save(path)?;
     }
     Ok(Staged {
         packages,

@@ -246,6 +246,27 @@ impl<'a> Lifecycle<'a> {
     /// parts a part is after are known), decides which steps can be skipped, and takes the
     /// old files of parts to be restaged or reprimed out of `stage/` and `prime/`.
     fn plan(&mut self) -> Result<(), LifecycleError> {
+        // Lock the parts' packages first: the hashes below cover the lock file, which must
+        // not change under them when a first pull writes it.
+        if let Some(ctx) = &self.opts.packages {
+            for part in &self.parts {
+                crate::debs::lock_packages(
+                    ctx,
+                    &crate::debs::StageRequest {
+                        part: part.name,
+                        packages: &part.spec.stage_packages,
+                        build_base: &self.project.build_base,
+                        arch: &self.opts.build_for,
+                        dest: &part.dirs.packages,
+                    },
+                )
+                .map_err(|e| LifecycleError::Step {
+                    part: part.name.to_string(),
+                    step: Step::Pull,
+                    source: e.into(),
+                })?;
+            }
+        }
         let opts = {
             let mut o = self.opts.clone();
             o.verbose = false;

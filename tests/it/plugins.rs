@@ -232,6 +232,33 @@ fn flask_app_with_gunicorn_and_gevent_packs_on_debian_and_serves() {
     let port = free_port();
     let container = image.serve(8000, port);
     assert_eq!(http_get(port, &container), "ok\n");
+
+    // An edit to app.py re-pulls the python part but keeps its build (uv is not run again:
+    // requirements.txt did not change); the app's part is redone and the rock has the edit.
+    let app = std::fs::read_to_string(dir.join("app.py")).expect("read app.py");
+    std::fs::write(dir.join("app.py"), app.replace("ok\\n", "edited\\n")).expect("edit");
+    let (code, _, stderr) = pack(&dir, &cache, Some(&registry.host()));
+    assert_eq!(code, 0, "repack failed:\n{stderr}");
+    assert!(stderr.contains("Pulling flask-dependencies"), "{stderr}");
+    assert!(
+        stderr.contains("Skipping build for flask-dependencies (already ran)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Building flask-app"), "{stderr}");
+    let primed = std::fs::read_to_string(prime.join("flask/app/app.py")).expect("primed app");
+    assert!(primed.contains("edited\\n"), "{primed}");
+    assert!(site.join("flask/__init__.py").is_file());
+
+    // An edit to requirements.txt rebuilds it.
+    let reqs = std::fs::read_to_string(dir.join("requirements.txt")).expect("read");
+    std::fs::write(
+        dir.join("requirements.txt"),
+        format!("{reqs}# pinned later\n"),
+    )
+    .expect("edit");
+    let (code, _, stderr) = pack(&dir, &cache, Some(&registry.host()));
+    assert_eq!(code, 0, "repack failed:\n{stderr}");
+    assert!(stderr.contains("Building flask-dependencies"), "{stderr}");
 }
 
 #[test]
