@@ -9,4 +9,6 @@ cd "$(dirname "$0")/.."
 triple="$(uname -m)-unknown-linux-gnu"
 RUSTFLAGS="-C target-feature=+crt-static" \
   cargo build --quiet --locked --profile worker --bin worker-server --target "$triple" >&2
-echo "$(pwd)/${CARGO_TARGET_DIR:-target}/$triple/worker/worker-server"
+target_dir=${CARGO_TARGET_DIR:-target}
+case $target_dir in /*) ;; *) target_dir="$(pwd)/$target_dir" ;; esac
+echo "$target_dir/$triple/worker/worker-server"
