@@ -43,6 +43,7 @@ VERSION_RUNS=${VERSION_RUNS:-21}
 BREAKDOWN=${BREAKDOWN:-1}
 RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
 
+LOAD_START=$(cut -d ' ' -f 1-3 /proc/loadavg)
 bench_require cargo podman buildah skopeo umoci mmdebstrap docker-registry uv curl python3 git
 [ "$(id -u)" = 0 ] || bench_die "run as root (buildah and podman use the system storage)"
 bench_build_rcraft
@@ -302,6 +303,7 @@ OUT=$RESULTS_DIR/compare-$STAMP.md
   echo "# bench/compare.sh, $STAMP"
   echo
   bench_machine_info
+  echo "- load average when the bench started: $LOAD_START"
   echo "- runs: COLD_RUNS=$COLD_RUNS WARM_RUNS=$WARM_RUNS PUSH_RUNS=$PUSH_RUNS REPUSH_RUNS=$REPUSH_RUNS STARTUP_RUNS=$STARTUP_RUNS VERSION_RUNS=$VERSION_RUNS"
   echo
   echo "$TABLE"

@@ -299,6 +299,7 @@ bench_machine_info() {
   cat <<EOF
 - date (UTC): $(date -u +%Y-%m-%dT%H:%M:%SZ)
 - machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")
+- load average (1, 5, 15 min) when the results were written: $(cut -d ' ' -f 1-3 /proc/loadavg) (other work on the machine skews the figures)
 - rcraft: $("$RCRAFT" --version) at commit $commit (release build)
 - tools: podman $(podman version --format '{{.Client.Version}}'), buildah $(buildah --version | awk '{ print $3 }'), skopeo $(skopeo --version | awk '{ print $3 }'), umoci $(umoci --version | awk '{ print $3 }'), uv $(uv --version | awk '{ print $2 }'), docker-registry $(docker-registry --version 2>/dev/null | awk '{ print $3 }')
 EOF
