@@ -233,7 +233,7 @@ VERSION_MS=$(bench_median "${vs[@]}")
 
 # --- the table -----------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
+mb() { awk -v b="$1" 'BEGIN { if (b < 1e6) printf "%d B", b; else printf "%.1f MB", b / 1e6 }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo MISS; fi; }
 blobs() { # "blobs layers bytes" -> readable
