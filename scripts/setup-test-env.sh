@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs and configures what rcraft's test suite needs on a fresh Debian/Ubuntu machine:
-# podman (with runc), skopeo and umoci (independent OCI oracles), busybox-static (a static
-# binary to put in test images), docker-registry and apache2-utils (registry tests), mmdebstrap
-# and debian-archive-keyring (a Debian base image for the pull tests), and the plugin tests'
+# podman (with runc), skopeo and umoci (independent OCI oracles), buildah (the peer builds of
+# bench/), busybox-static (a static binary to put in test images), docker-registry and
+# apache2-utils (registry tests), mmdebstrap and debian-archive-keyring (a Debian base image for
+# the pull tests and the benches), and the plugin tests'
 # host toolchains: golang-go, python3-venv (for uv, installed from PyPI into
 # /opt/rcraft-test/uv and linked as /usr/local/bin/uv), and node/npm (apt's nodejs and npm only
 # when no npm is installed: a machine with another npm keeps it).
@@ -12,13 +13,14 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || exec sudo -E "$0" "$@"
 
 MARK="# written by rcraft scripts/setup-test-env.sh"
-PKGS="podman runc skopeo umoci busybox-static docker-registry apache2-utils mmdebstrap debian-archive-keyring curl ca-certificates golang-go python3-venv"
+PKGS="podman runc skopeo umoci buildah busybox-static docker-registry apache2-utils mmdebstrap debian-archive-keyring curl ca-certificates golang-go python3-venv"
 command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
   echo "setup: installing$missing" >&2
   apt-get update -q >&2
+  # shellcheck disable=SC2086 # one word per package
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
 fi
 
