@@ -9,10 +9,11 @@
 //! 3. take the part's packages from the lock file when its entry matches the request
 //!    ([`lock`]), else load the archive ([`archive`]: gpgv-verified `InRelease`, sha256-checked
 //!    `Packages`) and [`resolve`] the request;
+//!    and record the exact packages in the lock file ([`lock_packages`] does only this much);
 //! 4. download each `.deb` into the blob cache, checked against its sha256 ([`fetch`]);
-//! 5. unpack each into the destination ([`deb`], merged `/usr`), with a dpkg status fragment
-//!    `var/lib/dpkg/status.d/<package>` so scanners see what is there;
-//! 6. record the exact packages in the lock file.
+//! 5. unpack them in order ([`deb`], merged `/usr`), with a dpkg status fragment
+//!    `var/lib/dpkg/status.d/<package>` so scanners see what is there, into the cache once per
+//!    set of packages (`debs/unpacked/`), and copy that into the destination.
 //!
 //! Modules: [`version`] (dpkg version order), [`deps`] (relationship fields), [`control`]
 //! (deb822), [`index`], [`release`], [`mirror`].
@@ -45,6 +46,7 @@ pub use lock::{LOCK_FILE, LockEntry, LockFile, LockedPackage};
 pub use mirror::{Distro, Mirror};
 
 use crate::base::BlobCache;
+use crate::lifecycle::fsops::CopyMode;
 use crate::oci::Digest;
 use crate::project::Base;
 use archive::{Archive, Verifier};
@@ -364,20 +366,15 @@ pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<S
         }
     }
 
+    let (root, unpacked) = unpacked_set(&ctx.cache_dir, &packages, &files)?;
     std::fs::create_dir_all(req.dest).map_err(io("create", req.dest))?;
-    let mut unpacked = deb::Unpacked::default();
-    let status_dir = req.dest.join("var/lib/dpkg/status.d");
-    std::fs::create_dir_all(&status_dir).map_err(io("create", &status_dir))?;
-    for (p, file) in packages.iter().zip(&files) {
-        let id = format!("{}_{}_{}", p.name, p.version, p.architecture);
-        let mut control = deb::unpack(file, &id, req.dest, &mut unpacked)?;
-        if !control.ends_with('\n') {
-            control.push('\n');
-        }
-        let path = status_dir.join(&p.name);
-        std::fs::write(&path, control).map_err(io("write", &path))?;
-    }
-    deb::finish(&unpacked)?;
+    crate::lifecycle::fsops::copy_tree(&root, req.dest, CopyMode::Copy, &|_| false).map_err(
+        |e| DebsError::Io {
+            action: "copy",
+            path: root.clone(),
+            source: std::io::Error::other(e.to_string()),
+        },
+    )?;
     if !unpacked.non_root.is_empty() {
         notes.push(format!(
             "ownership not kept (files are owned by root): {}",
@@ -400,6 +397,71 @@ pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<S
         from_lock,
         notes,
     })
+}
+
+/// The root filesystem `packages` (downloaded as `files`) unpack to, in that order, with
+/// each package's control paragraph in `var/lib/dpkg/status.d/`: unpacked once into
+/// `<cache>/debs/unpacked/<key>/root` (the key covers the packages' hashes and rcraft's
+/// version) and reused by later pulls of the same set, which only copy it. What unpacking
+/// reported is kept next to it in `notes.json`, written last: its presence marks a complete
+/// entry. Entries are made in a temporary directory and renamed into place.
+fn unpacked_set(
+    cache_dir: &Path,
+    packages: &[LockedPackage],
+    files: &[PathBuf],
+) -> Result<(PathBuf, deb::Unpacked), DebsError> {
+    let mut key = format!("rcraft {} unpack 1\n", env!("CARGO_PKG_VERSION"));
+    for p in packages {
+        key.push_str(&format!("{} {}\n", p.name, p.sha256));
+    }
+    let parent = cache_dir.join("debs").join("unpacked");
+    let dir = parent.join(Digest::of(key.as_bytes()).hex());
+    let read_notes = |dir: &Path| -> Option<deb::Unpacked> {
+        let notes: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("notes.json")).ok()?).ok()?;
+        Some(deb::Unpacked {
+            dir_modes: Vec::new(),
+            non_root: serde_json::from_value(notes["non_root"].clone()).ok()?,
+            skipped: serde_json::from_value(notes["skipped"].clone()).ok()?,
+        })
+    };
+    if let Some(unpacked) = read_notes(&dir) {
+        return Ok((dir.join("root"), unpacked));
+    }
+    std::fs::create_dir_all(&parent).map_err(io("create", &parent))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempdir_in(&parent)
+        .map_err(io("create a directory in", &parent))?;
+    let root = tmp.path().join("root");
+    let mut unpacked = deb::Unpacked::default();
+    let status_dir = root.join("var/lib/dpkg/status.d");
+    std::fs::create_dir_all(&status_dir).map_err(io("create", &status_dir))?;
+    for (p, file) in packages.iter().zip(files) {
+        let id = format!("{}_{}_{}", p.name, p.version, p.architecture);
+        let mut control = deb::unpack(file, &id, &root, &mut unpacked)?;
+        if !control.ends_with('\n') {
+            control.push('\n');
+        }
+        let path = status_dir.join(&p.name);
+        std::fs::write(&path, control).map_err(io("write", &path))?;
+    }
+    deb::finish(&unpacked)?;
+    let notes = serde_json::json!({
+        "non_root": unpacked.non_root,
+        "skipped": unpacked.skipped,
+    });
+    let notes_path = tmp.path().join("notes.json");
+    std::fs::write(&notes_path, notes.to_string()).map_err(io("write", &notes_path))?;
+    let made = tmp.keep();
+    if let Err(e) = std::fs::rename(&made, &dir) {
+        // Another pack made the same entry first: use it.
+        let _ = crate::lifecycle::fsops::remove_tree(&made);
+        if read_notes(&dir).is_none() {
+            return Err(io("rename into", &dir)(e));
+        }
+    }
+    Ok((dir.join("root"), unpacked))
 }
 
 /// sha256 over the base's dpkg status and status.d fragments (names and contents), so a lock

@@ -294,6 +294,28 @@ fn stages_exactly_what_the_lock_file_lists_and_reports_gone_packages() {
     )
     .unwrap();
     assert_eq!(std::fs::read_to_string(&lock_path).unwrap(), before);
+    // ... and unpacks nothing again: the set unpacked once is copied (a changed cache entry
+    // shows through, which is how this test tells).
+    let unpacked = std::fs::read_dir(dir.path().join("cache/debs/unpacked"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("notes.json").is_file())
+        .expect("an unpacked set in the cache");
+    std::fs::write(unpacked.join("root/usr/bin/hello"), "from the cache").unwrap();
+    stage_packages(
+        &ctx,
+        &StageRequest {
+            dest: &dir.path().join("out2b"),
+            ..request.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("out2b/usr/bin/hello")).unwrap(),
+        b"from the cache"
+    );
+    assert_eq!(std::fs::read(dest.join("usr/bin/hello")).unwrap(), b"hi");
 
     // A locked package the archive lost, not in the cache.
     let mut gone = entry.clone();
