@@ -11,7 +11,9 @@
 //!
 //! Identical inputs (entries, owners, modes, mtime, config, name) give identical bytes: tar
 //! entries are sorted with one mtime and no host ownership, gzip runs at a pinned level on the
-//! pinned zlib-rs backend with a fixed header, and JSON has a fixed field order.
+//! pinned zlib-rs backend with a fixed header, in fixed-size blocks compressed in parallel
+//! (`pgzip.rs`; the bytes do not depend on the number of cores), and JSON has a fixed field
+//! order.
 
 pub mod archive;
 mod blobs;
@@ -20,6 +22,7 @@ mod error;
 pub mod image;
 mod json;
 pub mod layer;
+mod pgzip;
 mod tarstream;
 mod tree;
 pub mod validate;
