@@ -249,21 +249,13 @@ impl<'a> Lifecycle<'a> {
         // Lock the parts' packages first: the hashes below cover the lock file, which must
         // not change under them when a first pull writes it.
         if let Some(ctx) = &self.opts.packages {
-            for part in &self.parts {
-                crate::debs::lock_packages(
-                    ctx,
-                    &crate::debs::StageRequest {
-                        part: part.name,
-                        packages: &part.spec.stage_packages,
-                        build_base: &self.project.build_base,
-                        arch: &self.opts.build_for,
-                        dest: &part.dirs.packages,
-                    },
-                )
-                .map_err(|e| LifecycleError::Step {
-                    part: part.name.to_string(),
-                    step: Step::Pull,
-                    source: e.into(),
+            for (i, part) in self.parts.iter().enumerate() {
+                crate::debs::lock_packages(ctx, &self.stage_request(i)).map_err(|e| {
+                    LifecycleError::Step {
+                        part: part.name.to_string(),
+                        step: Step::Pull,
+                        source: e.into(),
+                    }
                 })?;
             }
         }
@@ -506,6 +498,19 @@ impl<'a> Lifecycle<'a> {
         self.run_step_script(i, Step::Pull)
     }
 
+    /// What part `i` asks of [`crate::debs`]: its `stage-packages`, unpacked into its
+    /// `stage_packages/` dir.
+    fn stage_request(&self, i: usize) -> crate::debs::StageRequest<'_> {
+        let part = &self.parts[i];
+        crate::debs::StageRequest {
+            part: part.name,
+            packages: &part.spec.stage_packages,
+            build_base: &self.project.build_base,
+            arch: &self.opts.build_for,
+            dest: &part.dirs.packages,
+        }
+    }
+
     /// Resolves, downloads and unpacks the part's `stage-packages` (see [`crate::debs`]).
     fn pull_packages(&self, i: usize) -> Result<(), StepError> {
         let part = &self.parts[i];
@@ -527,16 +532,7 @@ impl<'a> Lifecycle<'a> {
             return Ok(());
         }
         let ctx = self.opts.packages.as_ref().ok_or(StepError::NoPackages)?;
-        crate::debs::stage_packages(
-            ctx,
-            &crate::debs::StageRequest {
-                part: part.name,
-                packages: &part.spec.stage_packages,
-                build_base: &self.project.build_base,
-                arch: &self.opts.build_for,
-                dest,
-            },
-        )?;
+        crate::debs::stage_packages(ctx, &self.stage_request(i))?;
         fs::write(&marker, key).map_err(|e| StepError::io("write", &marker, e))?;
         Ok(())
     }
