@@ -273,9 +273,10 @@ impl<'a> Lifecycle<'a> {
                     .and_then(|l| fs::read(l).ok())
                     .map(|b| hex::encode(sha2::Sha256::digest(b)))
                     .unwrap_or_default();
+                // Not `update`: the lock (re-resolved above when it is set) says what changed.
                 format!(
-                    "{:?} {:?} {:?} {} {lock}",
-                    p.debian_mirror, p.ubuntu_mirror, p.base_rootfs, p.update
+                    "{:?} {:?} {:?} {lock}",
+                    p.debian_mirror, p.ubuntu_mirror, p.base_rootfs
                 )
             });
             format!("{o:?} packages {packages:?}")
