@@ -50,18 +50,22 @@ impl Plugin for Python {
     }
 
     /// The requirements and constraints files, and the files that would make the source a
-    /// Python project. Requirement lines that may point into the source (`-r`, `-e`, paths,
-    /// `file:` URLs) make it the whole source.
+    /// Python project. Requirement lines or `python-packages` that may point into the source
+    /// (`-r`, `-e`, paths, `file:` URLs) make it the whole source.
     fn build_inputs(&self, part: &Part, source: &Path) -> BuildInputs {
         if is_python_project(source) {
             return BuildInputs::WholeSource;
         }
-        let (Ok(requirements), Ok(constraints)) = (
+        let (Ok(requirements), Ok(constraints), Ok(packages)) = (
             string_list(part, "python-requirements"),
             string_list(part, "python-constraints"),
+            string_list(part, "python-packages"),
         ) else {
             return BuildInputs::WholeSource;
         };
+        if !packages.iter().all(|p| names_only_an_index_package(p)) {
+            return BuildInputs::WholeSource;
+        }
         let mut files = vec!["setup.py".to_string(), "pyproject.toml".to_string()];
         for file in requirements.into_iter().chain(constraints) {
             let text = std::fs::read_to_string(source.join(&file)).unwrap_or_default();
@@ -304,6 +308,16 @@ mod tests {
         std::fs::write(dir.path().join("requirements.txt"), "-r base.txt\n").unwrap();
         assert_eq!(
             Python.build_inputs(&part, dir.path()),
+            BuildInputs::WholeSource
+        );
+        let mut local = part.clone();
+        local.plugin_properties.push((
+            "python-packages".to_string(),
+            serde_json::json!(["./vendored/pkg"]),
+        ));
+        std::fs::write(dir.path().join("requirements.txt"), "Flask\n").unwrap();
+        assert_eq!(
+            Python.build_inputs(&local, dir.path()),
             BuildInputs::WholeSource
         );
         std::fs::write(dir.path().join("requirements.txt"), "Flask\n").unwrap();
