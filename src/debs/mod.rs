@@ -220,7 +220,6 @@ pub fn lock_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<()
 /// What [`resolve_locked`] found.
 struct Resolved {
     distro: Distro,
-    fetcher: Fetcher,
     packages: Vec<LockedPackage>,
     from_lock: bool,
     lock_path: Option<PathBuf>,
@@ -244,15 +243,10 @@ fn resolve_locked(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<Resol
     }
     let distro = Distro::for_base(req.build_base)?;
     let build_base = req.build_base.to_string();
-    let (installed, base_digest) = match &ctx.base_rootfs {
-        Some(root) => (
-            Installed::from_rootfs(root, req.arch)?,
-            Some(status_digest(root)?),
-        ),
-        None => (Installed::none(), None),
+    let base_digest = match &ctx.base_rootfs {
+        Some(root) => Some(status_digest(root)?),
+        None => None,
     };
-    let cache = BlobCache::open(&ctx.cache_dir)?;
-    let fetcher = Fetcher::new(cache)?;
     let mut lock = match &ctx.lock_path {
         Some(path) => Some((LockFile::load(path)?, path.clone())),
         None => None,
@@ -268,6 +262,12 @@ fn resolve_locked(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<Resol
     let packages = match locked {
         Some(p) => p,
         None => {
+            // Only a fresh resolution needs the network and the base's installed packages.
+            let installed = match &ctx.base_rootfs {
+                Some(root) => Installed::from_rootfs(root, req.arch)?,
+                None => Installed::none(),
+            };
+            let fetcher = Fetcher::new(BlobCache::open(&ctx.cache_dir)?)?;
             let archive = ctx.archive(&fetcher, &distro, req.arch)?;
             notes.extend(archive.notes.iter().cloned());
             let ids = resolve::resolve(
@@ -309,7 +309,6 @@ fn resolve_locked(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<Resol
     }
     Ok(Resolved {
         distro,
-        fetcher,
         packages,
         from_lock,
         lock_path: lock.map(|(_, path)| path),
@@ -328,12 +327,12 @@ pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<S
     }
     let Resolved {
         distro,
-        fetcher,
         packages,
         from_lock,
         lock_path,
         mut notes,
     } = resolve_locked(ctx, req)?;
+    let fetcher = Fetcher::new(BlobCache::open(&ctx.cache_dir)?)?;
 
     let mut mirror = None;
     let mut files = Vec::with_capacity(packages.len());
