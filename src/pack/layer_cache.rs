@@ -52,11 +52,7 @@ impl LayerCache {
     /// The key of `part`'s layer built from `prime_dir` (see the module docs). `context`
     /// holds what else the bytes depend on (timestamp, base image).
     pub fn key(prime_dir: &Path, part: &PrimedPart, context: &str) -> String {
-        let mut h = Sha256::new();
-        h.update(format!(
-            "rcraft {} gzip {GZIP_LEVEL} {context}\0",
-            env!("CARGO_PKG_VERSION")
-        ));
+        let mut h = Self::hasher(context);
         for f in &part.files {
             h.update(f.path.as_bytes());
             h.update(format!("\0{:?}{:?}{:?}\0", f.owner, f.group, f.mode));
@@ -78,6 +74,23 @@ impl LayerCache {
             h.update([0xff]);
         }
         hex::encode(h.finalize())
+    }
+
+    /// The key of a layer made from one file's `bytes` (the worker-server's).
+    pub fn key_of_bytes(bytes: &[u8], context: &str) -> String {
+        let mut h = Self::hasher(context);
+        h.update(bytes);
+        hex::encode(h.finalize())
+    }
+
+    /// A hasher primed with what every layer's bytes depend on besides their files.
+    fn hasher(context: &str) -> Sha256 {
+        let mut h = Sha256::new();
+        h.update(format!(
+            "rcraft {} gzip {GZIP_LEVEL} {context}\0",
+            env!("CARGO_PKG_VERSION")
+        ));
+        h
     }
 
     /// The stored layer of `part` if its key is `key` and its blob is still in `blobs`.

@@ -20,8 +20,6 @@ pub mod worker;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use sha2::Digest as _;
-
 use crate::base::{BaseError, ResolvedBase};
 use crate::lifecycle::{self, LifecycleOptions, PrimedPart};
 use crate::oci::{self, BlobStore, Digest, History, Layer, LayerBuilder, LayerEntry, Owner};
@@ -278,12 +276,7 @@ fn pack_platform(
     // The worker-server has a layer of its own, right above the base, so images share it.
     if let Some(binary) = &opts.worker_server {
         let bytes = std::fs::read(binary).map_err(io("read", binary))?;
-        let key = format!(
-            "rcraft {} gzip {} {cache_context} worker-server {}",
-            env!("CARGO_PKG_VERSION"),
-            oci::GZIP_LEVEL,
-            hex::encode(sha2::Sha256::digest(&bytes))
-        );
+        let key = layer_cache::LayerCache::key_of_bytes(&bytes, &cache_context);
         let layer = match layer_cache.get(WORKER_LAYER, &key, &blobs) {
             Some(layer) => layer,
             None => {
