@@ -194,7 +194,7 @@ pub fn push(
     checked.extend(parallel_map(rest, PARALLEL_UPLOADS, |blob| {
         (blob.digest.clone(), check(blob))
     }));
-    let mut missing = VecDeque::new();
+    let mut missing = Vec::new();
     let mut skipped = 0;
     for (digest, result) in checked {
         match result.map_err(|e| e.during(Action::Push))? {
@@ -202,7 +202,7 @@ pub fn push(
                 printer.info(&format!("skipped {} (already present)", short(&digest)));
                 skipped += 1;
             }
-            Some(blob) => missing.push_back(blob),
+            Some(blob) => missing.push(blob),
         }
     }
 
@@ -275,54 +275,38 @@ struct Stats {
     bytes: u64,
 }
 
-/// Mounts or uploads `missing` with [`PARALLEL_UPLOADS`] threads; the first error wins.
+/// Mounts or uploads `missing` with [`PARALLEL_UPLOADS`] threads; the first error wins (blobs
+/// not started by then are left alone).
 fn upload_all(
     rock: &Path,
     target: &Reference,
     client: &Client,
     printer: &Printer,
     ui: &Ui,
-    missing: VecDeque<Blob>,
+    missing: Vec<Blob>,
     mount_from: Option<&str>,
 ) -> Result<Stats, PushError> {
-    let workers = PARALLEL_UPLOADS.min(missing.len());
-    let queue = Mutex::new(missing);
-    let stats = Mutex::new(Stats::default());
     let failed = AtomicBool::new(false);
-    let first_error: Mutex<Option<RegistryError>> = Mutex::new(None);
-    let next = || queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                while let Some(blob) = next() {
-                    if failed.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    match push_blob(rock, target, client, printer, ui, &blob, mount_from) {
-                        Ok(mounted) => {
-                            let mut st = stats.lock().unwrap_or_else(|p| p.into_inner());
-                            if mounted {
-                                st.mounted += 1;
-                            } else {
-                                st.uploaded += 1;
-                                st.bytes += blob.size;
-                            }
-                        }
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                            slot.get_or_insert(e);
-                            break;
-                        }
-                    }
-                }
-            });
+    let results = parallel_map(missing, PARALLEL_UPLOADS, |blob: Blob| {
+        if failed.load(Ordering::Relaxed) {
+            return None;
         }
+        let result = push_blob(rock, target, client, printer, ui, &blob, mount_from);
+        if result.is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+        Some((blob.size, result))
     });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e.into());
+    let mut stats = Stats::default();
+    for (size, result) in results.into_iter().flatten() {
+        if result? {
+            stats.mounted += 1;
+        } else {
+            stats.uploaded += 1;
+            stats.bytes += size;
+        }
     }
-    Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+    Ok(stats)
 }
 
 /// Mounts (when possible) or uploads one blob; true if it was mounted.
