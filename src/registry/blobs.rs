@@ -23,7 +23,7 @@ use reqwest::blocking::Body;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
 
-use super::client::{Failure, Req, with_attempts};
+use super::client::{Failure, Req};
 use super::error::{Action, root_cause};
 use super::token::Scopes;
 use super::{Client, Reference, RegistryError};
@@ -225,26 +225,15 @@ impl Client {
                 format!("it has {len} bytes, the blob needs {size} from offset {offset}"),
             )));
         }
-        let policy = self.retry_policy();
-        let mut attempt = 1;
-        loop {
-            match self.upload_once(target, digest, path, offset, size, progress) {
-                Ok(()) => return Ok(()),
-                Err(Failure::Fatal(e)) => return Err(*e),
-                Err(Failure::Retry { error, after }) => {
-                    if attempt >= policy.attempts.max(1) {
-                        return Err(with_attempts(*error, attempt));
-                    }
-                    let delay = self.delay(attempt, after);
-                    self.log(&format!(
-                        "restarting the upload of {digest} in {} ms: {error}",
-                        delay.as_millis()
-                    ));
-                    std::thread::sleep(delay);
-                    attempt += 1;
-                }
-            }
-        }
+        self.with_retries(
+            || self.upload_once(target, digest, path, offset, size, progress),
+            |_, delay, error| {
+                format!(
+                    "restarting the upload of {digest} in {} ms: {error}",
+                    delay.as_millis()
+                )
+            },
+        )
     }
 
     /// POST a session, then PUT the whole blob into it.

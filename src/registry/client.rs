@@ -253,23 +253,39 @@ impl Client {
 
     /// Sends `req`, retrying as described in the module docs.
     pub(crate) fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
+        let attempts = self.opts.retry.attempts;
+        self.with_retries(
+            || self.attempt(req),
+            |attempt, delay, error| {
+                format!(
+                    "retrying in {} ms (attempt {} of {attempts}): {error}",
+                    delay.as_millis(),
+                    attempt + 1,
+                )
+            },
+        )
+    }
+
+    /// Runs `once` until it succeeds, fails for good, or the retry policy's attempts are used
+    /// up, pausing between attempts ([`Client::delay`]) and logging `message(attempt, delay,
+    /// error)` before each new one.
+    pub(crate) fn with_retries<T>(
+        &self,
+        mut once: impl FnMut() -> Result<T, Failure>,
+        message: impl Fn(u32, Duration, &RegistryError) -> String,
+    ) -> Result<T, RegistryError> {
         let policy = self.opts.retry;
         let mut attempt = 1;
         loop {
-            match self.attempt(req) {
-                Ok(resp) => return Ok(resp),
+            match once() {
+                Ok(value) => return Ok(value),
                 Err(Failure::Fatal(e)) => return Err(*e),
                 Err(Failure::Retry { error, after }) => {
                     if attempt >= policy.attempts.max(1) {
                         return Err(with_attempts(*error, attempt));
                     }
                     let delay = self.delay(attempt, after);
-                    self.log(&format!(
-                        "retrying in {} ms (attempt {} of {}): {error}",
-                        delay.as_millis(),
-                        attempt + 1,
-                        policy.attempts
-                    ));
+                    self.log(&message(attempt, delay, &error));
                     std::thread::sleep(delay);
                     attempt += 1;
                 }
@@ -290,10 +306,6 @@ impl Client {
             .finish();
         let factor = 0.75 + (random % 1000) as f64 / 2000.0;
         base.mul_f64(factor)
-    }
-
-    pub(crate) fn retry_policy(&self) -> RetryPolicy {
-        self.opts.retry
     }
 
     /// One attempt, including up to two rounds of authentication.
