@@ -184,21 +184,29 @@ impl Hasher {
     }
 }
 
-/// A fingerprint of one path, as [`fingerprint_tree`] takes it ("missing" if absent).
+/// A fingerprint of one path, as [`fingerprint_tree`] takes each ("missing" if absent).
 pub fn fingerprint_path(path: &Path) -> String {
-    use std::os::unix::fs::MetadataExt;
     match path.symlink_metadata() {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            format!("link {:?}", fs::read_link(path).unwrap_or_default())
-        }
-        Ok(meta) => format!(
+        Ok(meta) => entry_fingerprint(path, &meta),
+        Err(_) => "missing".to_string(),
+    }
+}
+
+/// Type and mode; for a file its size and modification time, for a symlink its target.
+fn entry_fingerprint(path: &Path, meta: &fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    if meta.file_type().is_symlink() {
+        format!("link {:?}", fs::read_link(path).unwrap_or_default())
+    } else if meta.is_file() {
+        format!(
             "{:o} {} {}.{}",
             meta.mode(),
             meta.len(),
             meta.mtime(),
             meta.mtime_nsec()
-        ),
-        Err(_) => "missing".to_string(),
+        )
+    } else {
+        format!("{:o}", meta.mode())
     }
 }
 
@@ -206,7 +214,6 @@ pub fn fingerprint_path(path: &Path) -> String {
 /// target, in sorted order (`skip` leaves paths out, as the pull does). Contents are not read:
 /// editors and tools update modification times, as cargo relies on too.
 pub fn fingerprint_tree(root: &Path, skip: &dyn Fn(&Path) -> bool) -> io::Result<String> {
-    use std::os::unix::fs::MetadataExt;
     let mut h = Sha256::new();
     let walker = walkdir::WalkDir::new(root)
         .sort_by_file_name()
@@ -219,15 +226,7 @@ pub fn fingerprint_tree(root: &Path, skip: &dyn Fn(&Path) -> bool) -> io::Result
         let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
         h.update(rel.as_os_str().as_encoded_bytes());
         h.update([0]);
-        h.update(meta.mode().to_le_bytes());
-        if meta.is_file() {
-            h.update(meta.len().to_le_bytes());
-            h.update(meta.mtime().to_le_bytes());
-            h.update(meta.mtime_nsec().to_le_bytes());
-        } else if meta.file_type().is_symlink() {
-            let target = fs::read_link(entry.path())?;
-            h.update(target.as_os_str().as_encoded_bytes());
-        }
+        h.update(entry_fingerprint(entry.path(), &meta));
         h.update([0xff]);
     }
     Ok(hex::encode(h.finalize()))
