@@ -87,6 +87,24 @@ pub struct Podman {
     pub containers: Vec<String>,
 }
 
+impl Podman {
+    /// `podman run -d --name NAME [-e ENV]... -p 127.0.0.1:PORT:APP_PORT IMAGE` on a free
+    /// host port, which it returns; the container goes with the guard.
+    pub fn run_detached(&mut self, name: &str, app_port: u16, env: &[String]) -> u16 {
+        let port = crate::registry::free_port();
+        self.containers.push(name.to_string());
+        let mut cmd = Command::new("podman");
+        cmd.args(["run", "-d", "--name", name]);
+        for e in env {
+            cmd.args(["-e", e]);
+        }
+        cmd.args(["-p", &format!("127.0.0.1:{port}:{app_port}"), &self.image]);
+        let (code, _, stderr) = run(&mut cmd);
+        assert_eq!(code, 0, "podman run {name}: {stderr}");
+        port
+    }
+}
+
 impl Drop for Podman {
     fn drop(&mut self) {
         for c in &self.containers {

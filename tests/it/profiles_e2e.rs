@@ -204,23 +204,13 @@ fn journey(profile: &str, base: Base<'_>, app_port: u16, expected: &str) {
     }
 
     let container = format!("{name}-run");
-    let podman = Podman {
+    let mut podman = Podman {
         image: format!("localhost/{name}:0.1"),
-        containers: vec![container.clone()],
+        containers: Vec::new(),
     };
     let (code, _, stderr) = run(Command::new("podman").arg("load").arg("-i").arg(&rock));
     assert_eq!(code, 0, "{stderr}");
-    let port = crate::registry::free_port();
-    let (code, _, stderr) = run(Command::new("podman").args([
-        "run",
-        "-d",
-        "--name",
-        &container,
-        "-p",
-        &format!("127.0.0.1:{port}:{app_port}"),
-        &podman.image,
-    ]));
-    assert_eq!(code, 0, "{stderr}");
+    let port = podman.run_detached(&container, app_port, &[]);
     let body = get_body(port, &container);
     assert!(body.contains(expected), "{body}");
     let (code, top, _) = run(Command::new("podman").args(["top", &container, "user", "args"]));

@@ -95,21 +95,12 @@ fn sync_serves_one_request_at_a_time_and_gevent_serves_them_together() {
     let mut podman = pack_and_load(&ctx, &name);
 
     for class in ["sync", "gevent"] {
-        let port = crate::registry::free_port();
         let container = format!("{name}-{class}");
-        podman.containers.push(container.clone());
-        let (code, _, stderr) = run(Command::new("podman").args([
-            "run",
-            "-d",
-            "--name",
+        let port = podman.run_detached(
             &container,
-            "-e",
-            &format!("WEBSERVER_WORKER_CLASS={class}"),
-            "-p",
-            &format!("127.0.0.1:{port}:8000"),
-            &podman.image,
-        ]));
-        assert_eq!(code, 0, "{stderr}");
+            8000,
+            &[format!("WEBSERVER_WORKER_CLASS={class}")],
+        );
         wait_for_port(port);
         // The port opens before gunicorn's worker is ready; one request makes sure it is.
         get(port, Instant::now());
@@ -163,19 +154,8 @@ fn flask_profile_project_answers_as_the_daemon_user() {
         yaml.replace("build-base: ubuntu@24.04", "build-base: debian@12"),
     );
     let mut podman = pack_and_load(&ctx, &name);
-    let port = crate::registry::free_port();
     let container = format!("{name}-run");
-    podman.containers.push(container.clone());
-    let (code, _, stderr) = run(Command::new("podman").args([
-        "run",
-        "-d",
-        "--name",
-        &container,
-        "-p",
-        &format!("127.0.0.1:{port}:8000"),
-        &podman.image,
-    ]));
-    assert_eq!(code, 0, "{stderr}");
+    let port = podman.run_detached(&container, 8000, &[]);
     wait_for_port(port);
     get(port, Instant::now());
     let (code, top, stderr) = run(Command::new("podman").args(["top", &container, "user", "args"]));
