@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::project::diag::did_you_mean;
+use crate::yaml::diag::did_you_mean;
 
 /// The profiles `init` offers; `simple` is the default.
 pub const PROFILES: &[&str] = &[
@@ -231,7 +231,7 @@ fn render(template: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::yaml::parse;
+    use crate::yaml::parse;
 
     fn opts(dir: &Path, name: Option<&str>, profile: &str) -> InitOptions {
         InitOptions {

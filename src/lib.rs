@@ -31,6 +31,7 @@
 pub mod base;
 pub mod cli;
 pub mod debs;
+pub mod fsops;
 pub mod init;
 pub mod lifecycle;
 pub mod oci;
@@ -42,3 +43,4 @@ pub mod pull;
 pub mod push;
 pub mod registry;
 pub mod worker;
+pub mod yaml;

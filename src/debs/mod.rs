@@ -46,7 +46,7 @@ pub use lock::{LOCK_FILE, LockEntry, LockFile, LockedPackage};
 pub use mirror::{Distro, Mirror};
 
 use crate::base::BlobCache;
-use crate::lifecycle::fsops::CopyMode;
+use crate::fsops::CopyMode;
 use crate::oci::Digest;
 use crate::project::Base;
 use archive::{Archive, Verifier};
@@ -367,13 +367,13 @@ pub fn stage_packages(ctx: &PackagesContext, req: &StageRequest<'_>) -> Result<S
 
     let (root, unpacked) = unpacked_set(&ctx.cache_dir, &packages, &files)?;
     std::fs::create_dir_all(req.dest).map_err(io("create", req.dest))?;
-    crate::lifecycle::fsops::copy_tree(&root, req.dest, CopyMode::Copy, &|_| false).map_err(
-        |e| DebsError::Io {
-            action: "copy",
-            path: root.clone(),
-            source: std::io::Error::other(e.to_string()),
-        },
-    )?;
+    crate::fsops::copy_tree(&root, req.dest, CopyMode::Copy, &|_| false).map_err(|e| {
+        DebsError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
+    })?;
     if !unpacked.non_root.is_empty() {
         notes.push(format!(
             "ownership not kept (files are owned by root): {}",
@@ -455,7 +455,7 @@ fn unpacked_set(
     let made = tmp.keep();
     if let Err(e) = std::fs::rename(&made, &dir) {
         // Another pack made the same entry first: use it.
-        let _ = crate::lifecycle::fsops::remove_tree(&made);
+        let _ = crate::fsops::remove_tree(&made);
         if read_notes(&dir).is_none() {
             return Err(io("rename into", &dir)(e));
         }

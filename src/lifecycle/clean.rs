@@ -6,9 +6,10 @@
 
 use std::collections::BTreeSet;
 
+use super::LifecycleError;
 use super::dirs::WorkDirs;
 use super::state::StateDir;
-use super::{LifecycleError, fsops};
+use crate::fsops;
 
 /// Removes `parts` (all when empty) from the work directory `work_dir`; every other part's
 /// `parts` lists `all_parts` (to know which files are still claimed).

@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::fsops;
+use crate::fsops;
 
 /// The directories shared by all parts.
 #[derive(Clone, Debug)]

@@ -185,6 +185,16 @@ impl From<crate::debs::DebsError> for StepError {
     }
 }
 
+impl From<crate::fsops::FsError> for StepError {
+    fn from(e: crate::fsops::FsError) -> Self {
+        StepError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl StepError {
     /// Shorthand for [`StepError::Io`].
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {

@@ -11,8 +11,8 @@ use std::fs;
 use std::path::Path;
 
 use super::StepError;
-use super::fsops::{self, CopyMode};
 use super::glob::{Hidden, glob};
+use crate::fsops::{self, CopyMode};
 
 /// A `stage` or `prime` list: paths or globs to include, `-path` to exclude.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,14 +10,12 @@
 //! * [`plugins`]: what a part's default build does (`nil`, `dump`, `python`, `go`, `npm`);
 //! * [`filters`], [`glob`], [`permissions`]: `organize`, `stage`/`prime` filesets, `permissions`;
 //! * [`scripts`], [`craftctl`]: override scripts, their environment and `craftctl`;
-//! * [`fsops`]: tree copies and hard links, prime-dir snapshots.
 
 pub mod clean;
 pub mod craftctl;
 pub mod dirs;
 mod error;
 pub mod filters;
-pub mod fsops;
 pub mod glob;
 pub mod order;
 pub mod permissions;

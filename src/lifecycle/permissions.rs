@@ -13,8 +13,8 @@ use std::path::Path;
 use crate::project::Permission;
 
 use super::StepError;
-use super::fsops;
 use super::glob::Pattern;
+use crate::fsops;
 
 /// The owner, group and mode a part sets on one path (`None` = unchanged).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

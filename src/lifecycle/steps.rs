@@ -21,13 +21,13 @@ use crate::project::{Part, Project};
 use super::craftctl;
 use super::dirs::{PartDirs, WorkDirs};
 use super::filters::{self, Fileset};
-use super::fsops::{self, CopyMode, Snapshot};
 use super::permissions::{self, Permissions};
 use super::plugins::BuildInputs;
 use super::plugins::{self, BuildContext, CommandRunner, Plugin};
 use super::scripts::{self, Script};
 use super::state::{self, Hasher, PartState, StateDir};
 use super::{LifecycleError, LifecycleOptions, Outcome, PrimedFile, PrimedPart, Step, StepError};
+use crate::fsops::{self, CopyMode, Snapshot};
 
 /// Tells which paths of a local source the pull leaves out.
 type SourceFilter = Box<dyn Fn(&Path) -> bool>;
@@ -607,7 +607,7 @@ impl<'a> Lifecycle<'a> {
                 .map_err(|source| LifecycleError::Step {
                     part: part.name.to_string(),
                     step: Step::Stage,
-                    source,
+                    source: source.into(),
                 })?;
                 if collide
                     || permissions::conflict(
@@ -698,12 +698,22 @@ impl<'a> Lifecycle<'a> {
             }
             Step::Stage => {
                 let (files, dirs) = part.stage.select(&part.dirs.install);
-                fsops::migrate(&files, &dirs, &part.dirs.install, &self.work.stage)
+                Ok(fsops::migrate(
+                    &files,
+                    &dirs,
+                    &part.dirs.install,
+                    &self.work.stage,
+                )?)
             }
             Step::Prime => {
                 let fileset = Fileset::for_prime(&part.prime, &part.stage);
                 let (files, dirs) = fileset.select(&part.dirs.install);
-                fsops::migrate(&files, &dirs, &self.work.stage, &self.work.prime)
+                Ok(fsops::migrate(
+                    &files,
+                    &dirs,
+                    &self.work.stage,
+                    &self.work.prime,
+                )?)
             }
         }
     }
@@ -716,7 +726,12 @@ impl<'a> Lifecycle<'a> {
         let source = source
             .canonicalize()
             .map_err(|e| StepError::io("read", source, e))?;
-        fsops::copy_tree(&source, &self.parts[i].dirs.src, CopyMode::Copy, &filter)
+        Ok(fsops::copy_tree(
+            &source,
+            &self.parts[i].dirs.src,
+            CopyMode::Copy,
+            &filter,
+        )?)
     }
 
     /// What a local pull leaves out of `source` (see [`Lifecycle::pull_local`]).

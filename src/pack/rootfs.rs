@@ -318,7 +318,7 @@ mod tests {
         let text = "name: web\nversion: '1'\nsummary: 'S: s'\ndescription: d\nbase: bare\nbuild-base: ubuntu@24.04\nplatforms: {amd64: }\nparts: {a: {plugin: nil}}\nservices:\n  flask:\n    override: replace\n    command: /bin/python3 -m gunicorn 'app:app' -k [ sync ]\n    startup: enabled\n    user: _daemon_\n    environment: {A: '1'}\nchecks:\n  up:\n    override: replace\n    tcp: {port: 8000}\n";
         let project = crate::project::load_str(text, dir.path()).unwrap().project;
         let layer = pebble_layer(&project).unwrap();
-        let doc = crate::project::yaml::parse(&layer).unwrap();
+        let doc = crate::yaml::parse(&layer).unwrap();
         let flask = doc.get("services").and_then(|s| s.get("flask")).unwrap();
         assert_eq!(
             flask.get("command").and_then(|c| c.as_str()),

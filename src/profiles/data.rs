@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use crate::project::yaml::{self, Node, Value};
+use crate::yaml::{self, Node, Value};
 
 /// One profile's data, parsed.
 #[derive(Clone, Debug)]

@@ -11,8 +11,8 @@ use regex::Regex;
 
 use super::data::{ProfileData, substitute};
 use super::python::{self, Wanted};
-use crate::project::Diagnostic;
-use crate::project::yaml::{Node, Span, Value};
+use crate::yaml::Diagnostic;
+use crate::yaml::{Node, Span, Value};
 
 /// What a framework needs to build its snippet.
 pub struct Ctx<'a> {

@@ -8,7 +8,7 @@
 //! This mirrors `_apply_extension_property` in Rockcraft, so users override any generated part
 //! key by declaring the same part name.
 
-use crate::project::yaml::{Key, Node, Value};
+use crate::yaml::{Key, Node, Value};
 
 /// Merges every top-level key of `snippet` into `doc` (both mappings; otherwise nothing happens).
 pub fn merge_root(doc: &mut Node, snippet: Node) {
@@ -86,7 +86,7 @@ fn is_truthy(node: &Node) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::yaml::parse;
+    use crate::yaml::parse;
 
     fn merged(user: &str, ext: &str) -> serde_json::Value {
         let mut doc = parse(user).unwrap();

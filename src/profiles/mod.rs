@@ -20,9 +20,9 @@ mod python;
 
 use std::path::Path;
 
-use crate::project::diag::did_you_mean;
-use crate::project::yaml::{Node, Span, Value};
-use crate::project::{Diagnostic, Diagnostics};
+use crate::yaml::diag::did_you_mean;
+use crate::yaml::{Diagnostic, Diagnostics};
+use crate::yaml::{Node, Span, Value};
 
 pub use merge::{merge_root, merge_value};
 

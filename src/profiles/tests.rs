@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::{Value as J, json};
 
 use super::*;
-use crate::project::yaml::parse;
+use crate::yaml::parse;
 
 /// A temporary project directory holding `files` (a trailing `/` makes a directory).
 fn project(files: &[(&str, &str)]) -> tempfile::TempDir {

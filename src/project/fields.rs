@@ -5,8 +5,8 @@
 //! a value of the wrong type becomes a pydantic-worded diagnostic at the value's position
 //! and reads as absent, so validation goes on and reports every problem in one run.
 
-use super::diag::{Diagnostic, Diagnostics, did_you_mean};
-use super::yaml::{Key, Node, Span, Value};
+use crate::yaml::diag::{Diagnostic, Diagnostics, did_you_mean};
+use crate::yaml::{Key, Node, Span, Value};
 
 /// Joins a field path and a key the way Rockcraft prints them (`parts.foo.plugin`).
 pub fn join(path: &str, key: &str) -> String {

@@ -2,20 +2,19 @@
 //!
 //! Pipeline: the file's text is parsed into a position-aware tree ([`yaml::Node`]), the
 //! `extensions` it lists are expanded by [`crate::profiles`], and [`schema`] validates the result
-//! against Rockcraft's schema, collecting every problem as a [`diag::Diagnostic`]. Rockcraft's
+//! against Rockcraft's schema, collecting every problem as a [`yaml::diag::Diagnostic`]. Rockcraft's
 //! error wording is kept; rcraft adds `file:line:column`, the field path and hints.
 
-pub mod diag;
 pub mod fields;
 pub mod model;
 pub mod parts;
 pub mod pebble;
 pub mod schema;
-pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
-pub use diag::{Diagnostic, Diagnostics};
+use crate::yaml;
+use crate::yaml::diag::Diagnostics;
 pub use model::*;
 
 /// The project file name; Rockcraft accepts no other.

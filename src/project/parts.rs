@@ -4,10 +4,10 @@
 //! properties (`python-requirements`, `go-buildtags`, ...), `build-environment`, `organize`,
 //! `permissions`, overlay keys on bare bases, and `after` references and cycles.
 
-use super::diag::{Diagnostic, Diagnostics, did_you_mean};
 use super::fields::{Fields, expect_str, expect_str_map, join};
 use super::model::{Base, Part, Permission};
-use super::yaml::{Node, Value};
+use crate::yaml::diag::{Diagnostic, Diagnostics, did_you_mean};
+use crate::yaml::{Node, Value};
 
 const PART_KEYS: &[&str] = &[
     "plugin",

@@ -5,10 +5,10 @@
 //! owns [`parse_command`], the `command [ default args ]` splitter shared with the worker-server,
 //! and [`parse_duration`] for Go-style durations (`500ms`, `1m30s`).
 
-use super::diag::{Diagnostic, Diagnostics};
 use super::fields::{Fields, expect_str_map, join};
 use super::model::{Check, CheckKind, Command, Override, Service};
-use super::yaml::{Node, Value};
+use crate::yaml::diag::{Diagnostic, Diagnostics};
+use crate::yaml::{Node, Value};
 
 const SERVICE_KEYS: &[&str] = &[
     "override",
@@ -423,7 +423,7 @@ pub fn cross_check(
                         span,
                         format!("service {name:?} has unknown dependency {other:?}"),
                     );
-                    if let Some(h) = super::diag::did_you_mean(other, names.iter().copied()) {
+                    if let Some(h) = crate::yaml::diag::did_you_mean(other, names.iter().copied()) {
                         d = d.with_hint(h);
                     }
                     diags.push(d);

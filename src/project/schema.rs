@@ -11,11 +11,11 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::diag::{Diagnostic, Diagnostics, did_you_mean};
 use super::fields::{Fields, one_of};
 use super::model::{Base, DAEMON_USER, Platform, Project, oci_arch};
-use super::yaml::{Node, Value};
 use super::{parts, pebble};
+use crate::yaml::diag::{Diagnostic, Diagnostics, did_you_mean};
+use crate::yaml::{Node, Value};
 
 const TOP_LEVEL_KEYS: &[&str] = &[
     "name",

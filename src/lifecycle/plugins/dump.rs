@@ -3,8 +3,8 @@
 //! modes and symlinks kept).
 
 use super::{BuildContext, Plugin};
+use crate::fsops::{self, CopyMode};
 use crate::lifecycle::StepError;
-use crate::lifecycle::fsops::{self, CopyMode};
 
 /// The `dump` plugin.
 #[derive(Clone, Copy, Debug, Default)]
@@ -25,6 +25,7 @@ impl Plugin for Dump {
         }
         fsops::copy_tree(ctx.build_work_dir, ctx.install_dir, CopyMode::Link, &|_| {
             false
-        })
+        })?;
+        Ok(())
     }
 }

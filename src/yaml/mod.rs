@@ -2,11 +2,13 @@
 //!
 //! `rockcraft.yaml` is first read into this tree (with `serde-saphyr`, whose `Spanned` wrapper
 //! gives every node its line and column), then profiles expand it and the schema in
-//! [`super::schema`] turns it into a typed [`super::Project`]. Keeping the tree lets validation
+//! [`crate::project::schema`] turns it into a typed [`crate::project::Project`]. Keeping the tree lets validation
 //! report *every* problem at once, each with its position and field path, which a direct
 //! `serde` deserialisation into structs (stopping at the first error) cannot do.
 //!
 //! Nodes made by rcraft itself (profile expansion) carry [`Span::GENERATED`].
+
+pub mod diag;
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -15,6 +17,8 @@ use regex::Regex;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
+
+pub use diag::{Diagnostic, Diagnostics};
 
 /// A 1-based line and column in the project file; `0:0` for generated nodes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,4 +1,4 @@
-//! File tree operations the steps share: [`copy_tree`] (pull, the build-dir copy, the dump
+//! File tree operations shared by the lifecycle and the package stager: [`copy_tree`] (pull, the build-dir copy, the dump
 //! plugin), [`migrate`] (stage and prime), [`remove_tree`] and [`Snapshot`] (which files a part
 //! added to the prime dir).
 //!
@@ -12,7 +12,29 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
-use super::StepError;
+/// A file operation that failed: what was being done, to which path, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} `{}`: {source}", path.display())]
+pub struct FsError {
+    /// What was being done (`copy`, `create directory`, ...).
+    pub action: &'static str,
+    /// The path it was done to.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: io::Error,
+}
+
+impl FsError {
+    /// An error doing `action` to `path`.
+    pub fn new(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        FsError {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
 
 /// Whether [`copy_tree`] copies file contents or hard-links files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +82,7 @@ pub fn copy_tree(
     dst: &Path,
     mode: CopyMode,
     skip: &dyn Fn(&Path) -> bool,
-) -> Result<(), StepError> {
+) -> Result<(), FsError> {
     let mut dir_modes = Vec::new();
     let walker = walkdir::WalkDir::new(src)
         .follow_links(false)
@@ -94,7 +116,7 @@ pub fn migrate(
     dirs: &BTreeSet<String>,
     src_dir: &Path,
     dst_dir: &Path,
-) -> Result<(), StepError> {
+) -> Result<(), FsError> {
     let mut dir_modes = Vec::new();
     for dir in dirs {
         let src = src_dir.join(dir);
@@ -120,7 +142,7 @@ pub fn migrate(
             continue;
         }
         if let Some(parent) = dst.parent() {
-            fs::create_dir_all(parent).map_err(|e| StepError::io("create directory", parent, e))?;
+            fs::create_dir_all(parent).map_err(|e| FsError::new("create directory", parent, e))?;
         }
         if meta.file_type().is_symlink() {
             copy_symlink(&src, &dst)?;
@@ -132,21 +154,21 @@ pub fn migrate(
 }
 
 /// Hard-links `src` to `dst`, copying when linking is impossible (other file system, ...).
-pub fn link_or_copy(src: &Path, dst: &Path) -> Result<(), StepError> {
+pub fn link_or_copy(src: &Path, dst: &Path) -> Result<(), FsError> {
     if fs::hard_link(src, dst).is_ok() {
         return Ok(());
     }
     fs::copy(src, dst)
         .map(|_| ())
-        .map_err(|e| StepError::io("copy", src, e))
+        .map_err(|e| FsError::new("copy", src, e))
 }
 
 /// Makes `path` a file of its own (not a hard link shared with other trees) so its metadata can
 /// change without touching the other names.
-pub fn unshare(path: &Path) -> Result<(), StepError> {
+pub fn unshare(path: &Path) -> Result<(), FsError> {
     let meta = path
         .symlink_metadata()
-        .map_err(|e| StepError::io("read", path, e))?;
+        .map_err(|e| FsError::new("read", path, e))?;
     if !meta.is_file() || meta.nlink() <= 1 {
         return Ok(());
     }
@@ -154,65 +176,65 @@ pub fn unshare(path: &Path) -> Result<(), StepError> {
         ".{}.rcraft-unshare",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
     ));
-    fs::copy(path, &tmp).map_err(|e| StepError::io("copy", path, e))?;
-    fs::rename(&tmp, path).map_err(|e| StepError::io("replace", path, e))
+    fs::copy(path, &tmp).map_err(|e| FsError::new("copy", path, e))?;
+    fs::rename(&tmp, path).map_err(|e| FsError::new("replace", path, e))
 }
 
 /// Creates directory `path` and its parents; an existing non-directory there is replaced.
-fn make_dir(path: &Path) -> Result<(), StepError> {
+fn make_dir(path: &Path) -> Result<(), FsError> {
     if let Ok(meta) = path.symlink_metadata() {
         if meta.is_dir() || (meta.file_type().is_symlink() && path.is_dir()) {
             return Ok(());
         }
-        fs::remove_file(path).map_err(|e| StepError::io("replace", path, e))?;
+        fs::remove_file(path).map_err(|e| FsError::new("replace", path, e))?;
     }
-    fs::create_dir_all(path).map_err(|e| StepError::io("create directory", path, e))
+    fs::create_dir_all(path).map_err(|e| FsError::new("create directory", path, e))
 }
 
 /// Puts regular file `src` at `dst` (replacing a file or symlink there) by copy or hard link.
-fn replace_with_file(src: &Path, dst: &Path, mode: CopyMode) -> Result<(), StepError> {
+fn replace_with_file(src: &Path, dst: &Path, mode: CopyMode) -> Result<(), FsError> {
     remove_non_dir(dst)?;
     match mode {
         CopyMode::Link => link_or_copy(src, dst),
         CopyMode::Copy => fs::copy(src, dst)
             .map(|_| ())
-            .map_err(|e| StepError::io("copy", src, e)),
+            .map_err(|e| FsError::new("copy", src, e)),
     }
 }
 
 /// Recreates symlink `src` at `dst`.
-fn copy_symlink(src: &Path, dst: &Path) -> Result<(), StepError> {
-    let target = fs::read_link(src).map_err(|e| StepError::io("read symlink", src, e))?;
+fn copy_symlink(src: &Path, dst: &Path) -> Result<(), FsError> {
+    let target = fs::read_link(src).map_err(|e| FsError::new("read symlink", src, e))?;
     remove_non_dir(dst)?;
-    symlink(&target, dst).map_err(|e| StepError::io("create symlink", dst, e))
+    symlink(&target, dst).map_err(|e| FsError::new("create symlink", dst, e))
 }
 
 /// Removes a file or symlink at `path`; a directory there is an error.
-fn remove_non_dir(path: &Path) -> Result<(), StepError> {
+fn remove_non_dir(path: &Path) -> Result<(), FsError> {
     match path.symlink_metadata() {
-        Ok(m) if m.is_dir() => Err(StepError::io(
+        Ok(m) if m.is_dir() => Err(FsError::new(
             "replace",
             path,
             io::Error::other("a directory is in the way of a file"),
         )),
-        Ok(_) => fs::remove_file(path).map_err(|e| StepError::io("replace", path, e)),
+        Ok(_) => fs::remove_file(path).map_err(|e| FsError::new("replace", path, e)),
         Err(_) => Ok(()),
     }
 }
 
 /// Sets directory modes, deepest first (so a read-only parent is set last).
-fn apply_dir_modes(mut dir_modes: Vec<(PathBuf, u32)>) -> Result<(), StepError> {
+fn apply_dir_modes(mut dir_modes: Vec<(PathBuf, u32)>) -> Result<(), FsError> {
     dir_modes.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
     for (dir, mode) in dir_modes {
         fs::set_permissions(&dir, fs::Permissions::from_mode(mode & 0o7777))
-            .map_err(|e| StepError::io("set mode of", &dir, e))?;
+            .map_err(|e| FsError::new("set mode of", &dir, e))?;
     }
     Ok(())
 }
 
-fn walk_error(root: &Path, e: walkdir::Error) -> StepError {
+fn walk_error(root: &Path, e: walkdir::Error) -> FsError {
     let path = e.path().unwrap_or(root).to_path_buf();
-    StepError::io("read", path, io::Error::other(e))
+    FsError::new("read", path, io::Error::other(e))
 }
 
 /// What identifies one entry's state for [`Snapshot::changed_since`].
@@ -237,7 +259,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Records the state of everything under `root` (not `root` itself).
-    pub fn take(root: &Path) -> Result<Snapshot, StepError> {
+    pub fn take(root: &Path) -> Result<Snapshot, FsError> {
         let mut snap = Snapshot::default();
         let walker = walkdir::WalkDir::new(root)
             .follow_links(false)
@@ -312,14 +334,14 @@ pub fn relative_string(root: &Path, path: &Path) -> String {
 /// Whether two paths staged by different parts conflict, as craft-parts decides it: both must
 /// exist; two symlinks conflict if their targets differ; a symlink and a non-symlink, or a
 /// directory and a non-directory, conflict; two files conflict if their contents differ.
-pub fn paths_collide(a: &Path, b: &Path) -> Result<bool, StepError> {
+pub fn paths_collide(a: &Path, b: &Path) -> Result<bool, FsError> {
     let (Ok(ma), Ok(mb)) = (a.symlink_metadata(), b.symlink_metadata()) else {
         return Ok(false);
     };
     let (la, lb) = (ma.file_type().is_symlink(), mb.file_type().is_symlink());
     if la && lb {
-        let ta = fs::read_link(a).map_err(|e| StepError::io("read symlink", a, e))?;
-        let tb = fs::read_link(b).map_err(|e| StepError::io("read symlink", b, e))?;
+        let ta = fs::read_link(a).map_err(|e| FsError::new("read symlink", a, e))?;
+        let tb = fs::read_link(b).map_err(|e| FsError::new("read symlink", b, e))?;
         return Ok(ta != tb);
     }
     if la || lb {
@@ -335,11 +357,11 @@ pub fn paths_collide(a: &Path, b: &Path) -> Result<bool, StepError> {
 }
 
 /// Whether two files hold the same bytes.
-fn same_contents(a: &Path, b: &Path) -> Result<bool, StepError> {
+fn same_contents(a: &Path, b: &Path) -> Result<bool, FsError> {
     use std::io::Read;
     let (ma, mb) = (
-        fs::metadata(a).map_err(|e| StepError::io("read", a, e))?,
-        fs::metadata(b).map_err(|e| StepError::io("read", b, e))?,
+        fs::metadata(a).map_err(|e| FsError::new("read", a, e))?,
+        fs::metadata(b).map_err(|e| FsError::new("read", b, e))?,
     );
     if ma.dev() == mb.dev() && ma.ino() == mb.ino() {
         return Ok(true);
@@ -347,12 +369,12 @@ fn same_contents(a: &Path, b: &Path) -> Result<bool, StepError> {
     if ma.len() != mb.len() {
         return Ok(false);
     }
-    let mut fa = io::BufReader::new(fs::File::open(a).map_err(|e| StepError::io("read", a, e))?);
-    let mut fb = io::BufReader::new(fs::File::open(b).map_err(|e| StepError::io("read", b, e))?);
+    let mut fa = io::BufReader::new(fs::File::open(a).map_err(|e| FsError::new("read", a, e))?);
+    let mut fb = io::BufReader::new(fs::File::open(b).map_err(|e| FsError::new("read", b, e))?);
     let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
     loop {
-        let na = read_full(&mut fa, &mut ba).map_err(|e| StepError::io("read", a, e))?;
-        let nb = read_full(&mut fb, &mut bb).map_err(|e| StepError::io("read", b, e))?;
+        let na = read_full(&mut fa, &mut ba).map_err(|e| FsError::new("read", a, e))?;
+        let nb = read_full(&mut fb, &mut bb).map_err(|e| FsError::new("read", b, e))?;
         if na != nb || ba[..na] != bb[..nb] {
             return Ok(false);
         }

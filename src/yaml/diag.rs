@@ -1,12 +1,12 @@
 //! Diagnostics: what is wrong in the project file, where, and how to fix it.
 //!
 //! Validation never stops at the first problem: it collects [`Diagnostic`]s (message, field path,
-//! file position, optional hint) and [`super::ProjectError::Invalid`] prints them all in
+//! file position, optional hint) and [`crate::project::ProjectError::Invalid`] prints them all in
 //! Rockcraft's `Bad rockcraft.yaml content:` list, each prefixed with `file:line:column`.
 
 use std::fmt;
 
-use super::yaml::{Node, Span};
+use super::{Node, Span};
 
 /// One problem in the project file.
 #[derive(Clone, Debug, PartialEq)]
