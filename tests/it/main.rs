@@ -19,6 +19,9 @@ mod init;
 // `rcraft pack`: reproducibility, oracles (umoci, skopeo), podman, atomic output.
 mod pack;
 
+// Pinned digests of two rocks (bare and on a seeded base): the bytes never change by accident.
+mod digest_pin;
+
 // Packing on a base image (seeded cache, no registry).
 mod base;
 
