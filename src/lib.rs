@@ -25,7 +25,8 @@
 //! * [`registry`]: references, auth and the distribution-spec client.
 //! * [`pull`] and [`push`]: base images into the cache, and `.rock` files to a registry.
 //! * [`push`]: the `rcraft push` façade: a `.rock` to a registry.
-//! * [`cli`]: argument parsing and the commands (args -> settings -> library call).
+//! * [`cli`]: argument parsing and the commands (args -> settings -> library call), and the
+//!   printer that draws what library code reports through [`progress`].
 //! * [`worker`]: the worker-server, rcraft's Pebble-compatible PID 1 (a second binary).
 
 pub mod base;
@@ -36,8 +37,8 @@ pub mod init;
 pub mod lifecycle;
 pub mod oci;
 pub mod pack;
-pub mod printer;
 pub mod profiles;
+pub mod progress;
 pub mod project;
 pub mod pull;
 pub mod push;

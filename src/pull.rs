@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::base::cache::BlobCache;
 use crate::base::{BaseError, BaseImage, source};
 use crate::oci::Digest;
-use crate::printer::Printer;
+use crate::progress::Progress;
 use crate::project::{Base, oci_arch};
 use crate::registry::{Client, Reference, RegistryError};
 
@@ -123,7 +123,7 @@ pub fn pull_base(
     opts: &PullOptions,
     client: &Client,
     cache: &BlobCache,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<BaseImage, PullError> {
     let name = match &opts.digest {
         Some(d) => source::pinned_reference(base, opts.mirror.as_deref(), d),
@@ -136,16 +136,16 @@ pub fn pull_base(
         && cache.get(d).is_some()
         && let Ok(image) = BaseImage::from_cache(cache, &name, d)
     {
-        printer.detail(&format!("base image {name} is in the cache"));
+        progress.detail(&format!("base image {name} is in the cache"));
         return Ok(image);
     }
     let reference = Reference::parse(&name).map_err(|source| PullError::Registry {
         reference: name.clone(),
         source: Box::new(source),
     })?;
-    let spinner = printer.spinner(&format!("Pulling base image {name}"));
-    let result = fetch(&reference, &name, build_for, client, cache, printer);
-    spinner.finish_and_clear();
+    let task = progress.task(&format!("Pulling base image {name}"), None);
+    let result = fetch(&reference, &name, build_for, client, cache, progress);
+    drop(task);
     let digest = match result {
         Ok(d) => d,
         Err(PullError::Registry { source, .. })
@@ -153,7 +153,7 @@ pub fn pull_base(
         {
             match cache.get_ref(&name, &key)? {
                 Some(d) => {
-                    printer.warn(&format!(
+                    progress.warn(&format!(
                         "Warning: cannot reach the registry of {name} ({source}); using the copy pulled earlier ({d})"
                     ));
                     d
@@ -179,7 +179,7 @@ fn fetch(
     build_for: &str,
     client: &Client,
     cache: &BlobCache,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<Digest, PullError> {
     let registry = |source| PullError::Registry {
         reference: name.to_string(),
@@ -218,7 +218,7 @@ fn fetch(
             });
         };
         let digest = Digest::parse(&entry.digest).map_err(|e| bad(e.to_string()))?;
-        printer.detail(&format!(
+        progress.detail(&format!(
             "{name}: {} manifest {digest}",
             platform_key(build_for)
         ));
@@ -239,10 +239,10 @@ fn fetch(
     for blob in blobs {
         let digest = Digest::parse(&blob.digest).map_err(|e| bad(e.to_string()))?;
         if cache.get(&digest).is_some() {
-            printer.detail(&format!("{digest} is in the cache"));
+            progress.detail(&format!("{digest} is in the cache"));
             continue;
         }
-        printer.detail(&format!("downloading {digest}"));
+        progress.detail(&format!("downloading {digest}"));
         cache.insert_with(&digest, |w| {
             client
                 .get_blob_to(reference, &digest, &mut WriteRef(w))

@@ -10,22 +10,19 @@
 //! held in memory except the manifest. The tag defaults to the rock's version (from its
 //! `org.opencontainers.image.ref.name`, e.g. `localhost/app:0.1`), else `latest`.
 //!
-//! Progress: indicatif bars (one per blob and a total) when stderr is a terminal, plain lines
-//! (`uploading sha256:abcd… (4.1 MB)`, `skipped sha256:… (already present)`) otherwise, and
-//! nothing with `--quiet`; the caller prints the result.
+//! Progress goes through [`Progress`]: a task for the total and one per blob being uploaded
+//! (`uploading sha256:abcd… (4.1 MB)`), lines for blobs skipped or mounted; the caller prints
+//! the result.
 
-use std::cell::Cell;
 use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
-use std::io::{IsTerminal, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::oci::{self, Digest, OciError};
-use crate::printer::{Printer, Verbosity};
+use crate::progress::{Progress, Task};
 use crate::registry::{
     Action, Client, DEFAULT_TAG, DOCKER_HUB, MEDIA_TYPE_OCI_MANIFEST, Reference, RegistryError,
 };
@@ -99,7 +96,7 @@ pub fn push(
     rock: &Path,
     target: &Reference,
     client: &Client,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<PushOutcome, PushError> {
     let (summary, positions) = oci::validate_structure(rock)?;
     let position = |d: &Digest| {
@@ -128,7 +125,7 @@ pub fn push(
         (None, None) => {
             let tag = default_tag(&summary.ref_name);
             target.with_tag(&tag).or_else(|_| {
-                printer.warn(&format!(
+                progress.warn(&format!(
                     "the rock's version `{tag}` is not a valid tag; pushing as `{DEFAULT_TAG}`"
                 ));
                 target.with_tag(DEFAULT_TAG)
@@ -138,7 +135,7 @@ pub fn push(
     };
     let mount_from = mount_source(&doc, &target);
     let file_name = rock.file_name().unwrap_or(rock.as_os_str());
-    printer.info(&format!(
+    progress.info(&format!(
         "Pushing {} to {target}",
         Path::new(file_name).display()
     ));
@@ -199,33 +196,40 @@ pub fn push(
     for (digest, result) in checked {
         match result.map_err(|e| e.during(Action::Push))? {
             None => {
-                printer.info(&format!("skipped {} (already present)", short(&digest)));
+                progress.info(&format!("skipped {} (already present)", short(&digest)));
                 skipped += 1;
             }
             Some(blob) => missing.push(blob),
         }
     }
 
-    let ui = Ui::new(printer, missing.iter().map(|b| b.size).sum());
+    let total_bytes: u64 = missing.iter().map(|b| b.size).sum();
+    let total = (!missing.is_empty()).then(|| {
+        progress.task(
+            &format!(
+                "Uploading {} ({})",
+                plural_blobs(missing.len()),
+                human(total_bytes)
+            ),
+            Some(total_bytes),
+        )
+    });
     let stats = upload_all(
         rock,
         &target,
         client,
-        printer,
-        &ui,
+        progress,
+        total.as_deref(),
         missing,
         mount_from.as_deref(),
     )?;
-    ui.finish();
+    drop(total);
 
-    printer.detail(&format!("pushing manifest {}", summary.manifest_digest));
+    progress.detail(&format!("pushing manifest {}", summary.manifest_digest));
     let digest = client.put_manifest(&target, &manifest, &media_type)?;
-    printer.info(&format!(
+    progress.info(&format!(
         "{} uploaded ({}), {skipped} already present, {} mounted",
-        match stats.uploaded {
-            1 => "1 blob".to_owned(),
-            n => format!("{n} blobs"),
-        },
+        plural_blobs(stats.uploaded),
         human(stats.bytes),
         stats.mounted
     ));
@@ -281,8 +285,8 @@ fn upload_all(
     rock: &Path,
     target: &Reference,
     client: &Client,
-    printer: &Printer,
-    ui: &Ui,
+    progress: &dyn Progress,
+    total: Option<&dyn Task>,
     missing: Vec<Blob>,
     mount_from: Option<&str>,
 ) -> Result<Stats, PushError> {
@@ -291,7 +295,7 @@ fn upload_all(
         if failed.load(Ordering::Relaxed) {
             return None;
         }
-        let result = push_blob(rock, target, client, printer, ui, &blob, mount_from);
+        let result = push_blob(rock, target, client, progress, total, &blob, mount_from);
         if result.is_err() {
             failed.store(true, Ordering::Relaxed);
         }
@@ -314,49 +318,38 @@ fn push_blob(
     rock: &Path,
     target: &Reference,
     client: &Client,
-    printer: &Printer,
-    ui: &Ui,
+    progress: &dyn Progress,
+    total: Option<&dyn Task>,
     blob: &Blob,
     mount_from: Option<&str>,
 ) -> Result<bool, RegistryError> {
     if let Some(from) = mount_from.filter(|_| blob.mountable) {
         if client.mount_blob(target, &blob.digest, from)? {
-            ui.line(
-                printer,
-                &format!(
-                    "mounted {} from {}/{from}",
-                    short(&blob.digest),
-                    target.domain()
-                ),
-            );
-            ui.done_without_upload(blob.size);
+            progress.info(&format!(
+                "mounted {} from {}/{from}",
+                short(&blob.digest),
+                target.domain()
+            ));
+            if let Some(total) = total {
+                total.inc(blob.size);
+            }
             return Ok(true);
         }
     }
-    ui.line(
-        printer,
+    let bar = progress.task(
         &format!("uploading {} ({})", short(&blob.digest), human(blob.size)),
+        Some(blob.size),
     );
-    let bar = ui.blob_bar(&blob.digest, blob.size);
-    let last = Cell::new(0u64);
-    let progress = |sent: u64| {
-        if let Some(bar) = &bar {
-            bar.set_position(sent);
+    // A retried upload starts again from 0, so the total moves by the difference.
+    let last = AtomicU64::new(0);
+    let sent = |now: u64| {
+        bar.set_position(now);
+        let before = last.swap(now, Ordering::Relaxed);
+        if let Some(total) = total {
+            total.inc(now.saturating_sub(before));
         }
-        ui.total_delta(last.get(), sent);
-        last.set(sent);
     };
-    client.upload_blob_from_file_at(
-        target,
-        &blob.digest,
-        rock,
-        blob.offset,
-        blob.size,
-        &progress,
-    )?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    client.upload_blob_from_file_at(target, &blob.digest, rock, blob.offset, blob.size, &sent)?;
     Ok(false)
 }
 
@@ -392,6 +385,14 @@ fn read_range(rock: &Path, offset: u64, size: u64) -> Result<Vec<u8>, PushError>
     Ok(bytes)
 }
 
+/// `1 blob`, `3 blobs`.
+fn plural_blobs(n: usize) -> String {
+    match n {
+        1 => "1 blob".to_owned(),
+        n => format!("{n} blobs"),
+    }
+}
+
 /// `sha256:` and the first 12 hex digits.
 fn short(d: &Digest) -> String {
     format!("{}{}…", Digest::PREFIX, &d.hex()[..12])
@@ -410,79 +411,6 @@ fn human(bytes: u64) -> String {
         unit += 1;
     }
     format!("{value:.1} {}", UNITS[unit])
-}
-
-/// Progress bars on a terminal at normal verbosity; nothing otherwise (plain lines are
-/// printed through the [`Printer`]).
-struct Ui {
-    bars: Option<(MultiProgress, ProgressBar)>,
-}
-
-impl Ui {
-    fn new(printer: &Printer, total: u64) -> Ui {
-        let tty = std::io::stderr().is_terminal();
-        if !tty || printer.verbosity() != Verbosity::Normal || total == 0 {
-            return Ui { bars: None };
-        }
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-        let bar = multi.add(ProgressBar::new(total));
-        bar.set_style(style(
-            "{msg:>20} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-        ));
-        bar.set_message("total");
-        Ui {
-            bars: Some((multi, bar)),
-        }
-    }
-
-    /// A status line: above the bars when they are shown, else through the printer.
-    fn line(&self, printer: &Printer, text: &str) {
-        match &self.bars {
-            Some((multi, _)) => {
-                if multi.println(text).is_err() {
-                    printer.info(text);
-                }
-            }
-            None => printer.info(text),
-        }
-    }
-
-    fn blob_bar(&self, digest: &Digest, size: u64) -> Option<ProgressBar> {
-        let (multi, _) = self.bars.as_ref()?;
-        let bar = multi.add(ProgressBar::new(size));
-        bar.set_style(style("{msg:>20} [{bar:30}] {bytes}/{total_bytes}"));
-        bar.set_message(short(digest));
-        Some(bar)
-    }
-
-    fn total_delta(&self, before: u64, now: u64) {
-        if let Some((_, total)) = &self.bars {
-            if now >= before {
-                total.inc(now - before);
-            } else {
-                total.set_position(total.position().saturating_sub(before - now));
-            }
-        }
-    }
-
-    fn done_without_upload(&self, size: u64) {
-        if let Some((_, total)) = &self.bars {
-            total.inc(size);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some((multi, total)) = &self.bars {
-            total.finish_and_clear();
-            let _ = multi.clear();
-        }
-    }
-}
-
-fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `rcraft list-extensions` and `rcraft expand-extensions`.
 
-use crate::printer::Printer;
+use super::printer::Printer;
+use crate::progress::Progress;
 use crate::project;
 
 /// Prints the extensions table (`Extension name`, `Supported bases`), as Rockcraft does.

@@ -1,8 +1,9 @@
 //! `rcraft init`: args -> [`crate::init::InitOptions`] -> [`crate::init::init`].
 
 use super::InitArgs;
+use super::printer::Printer;
 use crate::init::{InitOptions, init};
-use crate::printer::Printer;
+use crate::progress::Progress;
 
 /// Runs `rcraft init`.
 pub fn run(args: InitArgs, printer: &Printer) -> anyhow::Result<()> {

@@ -2,10 +2,11 @@
 //! Rockcraft, working in the same `.rcraft/work/<platform>` directory that `pack` uses (so a
 //! `pack` afterwards skips what these already did).
 
+use super::printer::Printer;
 use super::{LifecycleArgs, UserError};
 use crate::lifecycle::{self, Step};
 use crate::pack::{self, PackOptions};
-use crate::printer::Printer;
+use crate::progress::Progress;
 use crate::project::{self, Platform, Project};
 
 fn load(args: &LifecycleArgs) -> anyhow::Result<Project> {
@@ -46,12 +47,17 @@ pub fn run(args: LifecycleArgs, step: Step, printer: &Printer) -> anyhow::Result
     let project = load(&args)?;
     let pack_opts = options(&project, &args);
     for (label, platform) in platforms(&project, &pack_opts)? {
-        let spinner = printer.spinner(&format!("Running the parts lifecycle for {label}"));
+        let task = printer.task(&format!("Running the parts lifecycle for {label}"), None);
         let opts = pack::lifecycle_options(
-            &project, label, platform, &pack_opts, None, printer, &spinner,
+            &project,
+            label,
+            platform,
+            &pack_opts,
+            None,
+            printer.is_verbose(),
         )?;
-        let result = lifecycle::run_to(&project, &opts, step, &args.parts);
-        spinner.finish_and_clear();
+        let result = lifecycle::run_to(&project, &opts, step, &args.parts, printer);
+        drop(task);
         result?;
         printer.result(&format!(
             "{} {}",

@@ -10,6 +10,7 @@ mod extensions;
 mod init;
 mod lifecycle;
 mod pack;
+pub mod printer;
 mod push;
 
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::printer::{Printer, Verbosity};
+use printer::{Printer, Verbosity};
 
 /// Build OCI images ("rocks") from rockcraft.yaml, without a daemon or VM.
 #[derive(Debug, Parser)]

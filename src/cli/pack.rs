@@ -2,11 +2,12 @@
 
 use anyhow::Context;
 
+use super::printer::Printer;
 use super::{PackArgs, UserError};
 use crate::base::{BlobCache, ResolvedBase};
 use crate::oci::Digest;
 use crate::pack::{PackOptions, build_plan, pack_with_bases};
-use crate::printer::Printer;
+use crate::progress::Progress;
 use crate::project;
 use crate::pull::{PullOptions, pull_base};
 use crate::registry::{Client, ClientOptions};

@@ -9,8 +9,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::printer::Printer;
 use super::{PushArgs, UserError};
-use crate::printer::Printer;
+use crate::progress::Progress;
 use crate::push::push;
 use crate::registry::{Client, ClientOptions, Reference};
 

@@ -30,6 +30,7 @@ pub(crate) mod tests;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::progress::Progress;
 use crate::project::Project;
 
 pub use error::{LifecycleError, StepError};
@@ -54,18 +55,6 @@ pub struct LifecycleOptions {
     /// How to fetch `stage-packages` (mirrors, cache, base image, lock file); `None` makes a
     /// part with `stage-packages` fail.
     pub packages: Option<crate::debs::PackagesContext>,
-    /// Receives progress lines (`Building app`, `Skipping pull for app (already ran)`).
-    pub log: Option<StepLog>,
-}
-
-/// A sink for the lifecycle's progress lines.
-#[derive(Clone)]
-pub struct StepLog(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);
-
-impl fmt::Debug for StepLog {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StepLog")
-    }
 }
 
 /// What a run produced.
@@ -154,8 +143,13 @@ impl fmt::Display for Step {
 /// Sets the process umask to `022` first and leaves it so: files rcraft and the scripts create
 /// (directories in stage and prime, files written by override scripts) must get the same modes
 /// whatever umask the user has, or the same project would give different layers.
-pub fn run(project: &Project, opts: &LifecycleOptions) -> Result<Outcome, LifecycleError> {
-    run_to(project, opts, Step::Prime, &[])
+/// Progress lines (`Building app`, `Skipping pull for app (already ran)`) go to `progress`.
+pub fn run(
+    project: &Project,
+    opts: &LifecycleOptions,
+    progress: &dyn Progress,
+) -> Result<Outcome, LifecycleError> {
+    run_to(project, opts, Step::Prime, &[], progress)
 }
 
 /// Runs the steps up to `target` for the named parts (all when empty) and what they need of
@@ -165,6 +159,7 @@ pub fn run_to(
     opts: &LifecycleOptions,
     target: Step,
     parts: &[String],
+    progress: &dyn Progress,
 ) -> Result<Outcome, LifecycleError> {
     // SAFETY: umask has no memory-safety preconditions.
     unsafe {
@@ -185,5 +180,5 @@ pub fn run_to(
         }
     }
     let only = (!parts.is_empty()).then_some(only.as_slice());
-    steps::Lifecycle::new(project, opts, &order)?.run_to(target, only)
+    steps::Lifecycle::new(project, opts, &order, progress)?.run_to(target, only)
 }

@@ -16,6 +16,7 @@ use sha2::Digest as _;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
+use crate::progress::Progress;
 use crate::project::{Part, Project};
 
 use super::craftctl;
@@ -39,6 +40,7 @@ const PROJECT_VARS: [&str; 5] = ["version", "summary", "description", "title", "
 pub struct Lifecycle<'a> {
     project: &'a Project,
     opts: &'a LifecycleOptions,
+    progress: &'a dyn Progress,
     work: WorkDirs,
     /// The parts, in lifecycle order.
     parts: Vec<PartRun<'a>>,
@@ -83,6 +85,7 @@ impl<'a> Lifecycle<'a> {
         project: &'a Project,
         opts: &'a LifecycleOptions,
         order: &[usize],
+        progress: &'a dyn Progress,
     ) -> Result<Lifecycle<'a>, LifecycleError> {
         // Scripts run in other directories, so every path they see must be absolute.
         let root =
@@ -138,6 +141,7 @@ impl<'a> Lifecycle<'a> {
         Ok(Lifecycle {
             project,
             opts,
+            progress,
             work,
             done: vec![None; parts.len()],
             adopted: Vec::new(),
@@ -263,7 +267,6 @@ impl<'a> Lifecycle<'a> {
             let mut o = self.opts.clone();
             o.verbose = false;
             o.parallel_build_count = 0;
-            o.log = None;
             // The packages context holds shared archive state; hash only its settings, and
             // the lock file's bytes (a changed lock re-pulls).
             let packages = o.packages.take().map(|p| {
@@ -484,9 +487,7 @@ impl<'a> Lifecycle<'a> {
     }
 
     fn log(&self, line: &str) {
-        if let Some(log) = &self.opts.log {
-            (log.0)(line);
-        }
+        self.progress.info(line);
     }
 
     /// Pull: an empty `src/`, the part's `stage-packages` unpacked into `stage_packages/`,

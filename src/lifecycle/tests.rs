@@ -7,6 +7,7 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+use crate::progress::Silent;
 use crate::project::{Base, Part, Permission, Project};
 
 use super::{LifecycleError, LifecycleOptions, Outcome, PrimedFile, run};
@@ -104,7 +105,6 @@ impl Fixture {
             build_on: "amd64".into(),
             parallel_build_count: 2,
             verbose: self.verbose,
-            log: None,
             packages: None,
             base_rootfs: None,
         }
@@ -112,7 +112,7 @@ impl Fixture {
 
     fn run(&self) -> Result<Outcome, LifecycleError> {
         let _guard = UMASK.read().unwrap_or_else(|e| e.into_inner());
-        run(&self.project, &self.opts())
+        run(&self.project, &self.opts(), &Silent)
     }
 
     fn prime(&self) -> PathBuf {
@@ -612,7 +612,7 @@ fn primed_modes_do_not_depend_on_the_umask() {
             let _guard = UMASK.write().unwrap_or_else(|e| e.into_inner());
             // SAFETY: umask has no preconditions.
             let old = unsafe { libc::umask(umask) };
-            let out = run(&f.project, &f.opts());
+            let out = run(&f.project, &f.opts(), &Silent);
             // SAFETY: as above.
             unsafe { libc::umask(old) };
             out.unwrap()
@@ -648,17 +648,30 @@ fn verbose_scripts_stream_and_still_report_failure() {
     );
 }
 
+/// Collects status lines.
+#[derive(Default)]
+struct Lines(std::sync::Mutex<Vec<String>>);
+
+impl crate::progress::Progress for Lines {
+    fn info(&self, line: &str) {
+        self.0.lock().unwrap().push(line.to_string());
+    }
+    fn warn(&self, _line: &str) {}
+    fn detail(&self, _line: &str) {}
+    fn is_verbose(&self) -> bool {
+        false
+    }
+    fn task(&self, _message: &str, _total: Option<u64>) -> Box<dyn crate::progress::Task> {
+        Box::new(Silent)
+    }
+}
+
 /// Runs the fixture collecting the lifecycle's progress lines.
 fn run_logged(f: &Fixture) -> (Outcome, Vec<String>) {
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let mut opts = f.opts();
-    opts.log = Some(super::StepLog(std::sync::Arc::new(move |l: &str| {
-        sink.lock().unwrap().push(l.to_string())
-    })));
+    let lines = Lines::default();
     let _guard = UMASK.read().unwrap_or_else(|e| e.into_inner());
-    let outcome = run(&f.project, &opts).expect("lifecycle runs");
-    let lines = lines.lock().unwrap().clone();
+    let outcome = run(&f.project, &f.opts(), &lines).expect("lifecycle runs");
+    let lines = lines.0.lock().unwrap().clone();
     (outcome, lines)
 }
 
@@ -765,7 +778,7 @@ fn a_failed_step_is_redone_next_time_with_the_same_inputs() {
     let f = Fixture::new(vec![("flaky", flaky)]);
     {
         let _guard = UMASK.read().unwrap_or_else(|e| e.into_inner());
-        assert!(run(&f.project, &f.opts()).is_err());
+        assert!(run(&f.project, &f.opts(), &Silent).is_err());
     }
     fs::write(f.dir().join("../go"), "").unwrap();
     let (_, lines) = run_logged(&f);

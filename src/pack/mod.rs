@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::base::{BaseError, ResolvedBase};
 use crate::lifecycle::{self, LifecycleOptions, PrimedPart};
 use crate::oci::{self, BlobStore, Digest, History, Layer, LayerBuilder, LayerEntry, Owner};
-use crate::printer::Printer;
+use crate::progress::Progress;
 use crate::project::{Platform, Project, host_arch};
 
 /// Name of rcraft's work directory inside the project.
@@ -182,9 +182,9 @@ pub fn build_plan<'a>(
 pub fn pack(
     project: &Project,
     opts: &PackOptions,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<Vec<Packed>, PackError> {
-    pack_with_bases(project, opts, &[], printer)
+    pack_with_bases(project, opts, &[], progress)
 }
 
 /// Packs every platform of the build plan on the pulled base images `bases` (one per
@@ -194,7 +194,7 @@ pub fn pack_with_bases(
     project: &Project,
     opts: &PackOptions,
     bases: &[ResolvedBase],
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<Vec<Packed>, PackError> {
     let plan = build_plan(project, opts)?;
     std::fs::create_dir_all(&opts.output_dir).map_err(io("create", &opts.output_dir))?;
@@ -209,7 +209,7 @@ pub fn pack_with_bases(
     for (label, platform) in plan {
         let base = on_base::select(project, platform, bases)?;
         out.push(pack_platform(
-            project, label, platform, base, opts, printer,
+            project, label, platform, base, opts, progress,
         )?);
     }
     Ok(out)
@@ -247,19 +247,20 @@ fn pack_platform(
     platform: &Platform,
     base: Option<&ResolvedBase>,
     opts: &PackOptions,
-    printer: &Printer,
+    progress: &dyn Progress,
 ) -> Result<Packed, PackError> {
     let work_dir = work_dir(project, label);
-    let spinner = printer.spinner(&format!("Running the parts lifecycle for {label}"));
+    let task = progress.task(&format!("Running the parts lifecycle for {label}"), None);
     let outcome = lifecycle::run(
         project,
-        &lifecycle_options(project, label, platform, opts, base, printer, &spinner)?,
+        &lifecycle_options(project, label, platform, opts, base, progress.is_verbose())?,
+        progress,
     );
-    spinner.finish_and_clear();
+    drop(task);
     let outcome = outcome?;
     let project = adopt(project, &outcome.adopted)?;
 
-    let spinner = printer.spinner("Writing the image");
+    let task = progress.task("Writing the image", None);
     // The blob store persists between packs so unchanged part layers are reused.
     let blobs = BlobStore::new(work_dir.join("oci"))?;
     let layer_cache = layer_cache::LayerCache::new(&work_dir);
@@ -285,7 +286,7 @@ fn pack_platform(
                 layer
             }
         };
-        printer.detail(&format!("layer {} for the worker-server", layer.digest));
+        progress.detail(&format!("layer {} for the worker-server", layer.digest));
         layers.push((layer, history("Add worker-server (rcraft's Pebble)".into())));
     }
     for part in &outcome.parts {
@@ -294,7 +295,7 @@ fn pack_platform(
         }
         let key = layer_cache::LayerCache::key(&outcome.prime_dir, part, &cache_context);
         if let Some(layer) = layer_cache.get(&part.name, &key, &blobs) {
-            printer.detail(&format!(
+            progress.detail(&format!(
                 "layer {} for part '{}' (unchanged)",
                 layer.digest, part.name
             ));
@@ -305,7 +306,7 @@ fn pack_platform(
             None => part_layer(&outcome.prime_dir, part)?,
             Some(base) => {
                 let (builder, pruned) = on_base::part_layer(&outcome.prime_dir, part, base)?;
-                printer.detail(&format!(
+                progress.detail(&format!(
                     "part '{}': {} paths identical to the base left out, {} moved under base symlinks",
                     part.name, pruned.pruned, pruned.rewritten
                 ));
@@ -317,7 +318,7 @@ fn pack_platform(
         };
         let layer = builder.write(&blobs, mtime)?;
         layer_cache.put(&part.name, &key, &layer);
-        printer.detail(&format!("layer {} for part '{}'", layer.digest, part.name));
+        progress.detail(&format!("layer {} for part '{}'", layer.digest, part.name));
         layers.push((layer, history(format!("Part '{}'", part.name))));
     }
     if let (Some(base), Some(_)) = (base, &project.run_user) {
@@ -385,7 +386,7 @@ fn pack_platform(
         opts.worker_server.is_some(),
     )?;
     for w in warnings {
-        printer.warn(&w);
+        progress.warn(&w);
     }
     let written = match base {
         Some(base) => image::write_on_base(&img, &base.image, &blobs)?,
@@ -406,7 +407,7 @@ fn pack_platform(
         ])
         .collect();
     layer_cache::remove_unreferenced(&blobs, &keep);
-    spinner.finish_and_clear();
+    drop(task);
     Ok(Packed {
         path,
         digest: written.digest().clone(),
@@ -422,26 +423,15 @@ pub fn work_dir(project: &Project, label: &str) -> PathBuf {
     project.project_dir.join(WORK_DIR).join("work").join(label)
 }
 
-/// Lifecycle options for a platform; progress lines go above `spinner` on a terminal, or to
-/// stderr as plain lines.
+/// Lifecycle options for a platform.
 pub fn lifecycle_options(
     project: &Project,
     label: &str,
     platform: &Platform,
     opts: &PackOptions,
     base: Option<&ResolvedBase>,
-    printer: &Printer,
-    spinner: &indicatif::ProgressBar,
+    verbose: bool,
 ) -> Result<LifecycleOptions, PackError> {
-    let verbose = printer.is_verbose();
-    let (printer, bar) = (printer.clone(), spinner.clone());
-    let log = lifecycle::StepLog(std::sync::Arc::new(move |line: &str| {
-        if bar.is_hidden() {
-            printer.info(line);
-        } else {
-            bar.println(line);
-        }
-    }));
     Ok(LifecycleOptions {
         work_dir: work_dir(project, label),
         build_for: platform.build_for.clone(),
@@ -452,7 +442,6 @@ pub fn lifecycle_options(
         verbose,
         packages: packages_context(project, opts, base)?,
         base_rootfs: base.map(|b| b.rootfs.dir().to_path_buf()),
-        log: Some(log),
     })
 }
 

@@ -11,7 +11,7 @@ use std::process::Command;
 use rcraft::base::testing::seed_from_dir;
 use rcraft::base::{BaseImage, BlobCache, ResolvedBase};
 use rcraft::pack::{PackError, PackOptions, Packed, pack, pack_with_bases};
-use rcraft::printer::{Printer, Verbosity};
+use rcraft::progress::Silent;
 
 use crate::common::{PodmanImage, TestContext, require_tool, run};
 
@@ -107,11 +107,10 @@ fn pack_in(s: &Setup, bases: &[ResolvedBase], out: &str) -> Result<Vec<Packed>, 
         update_lock: false,
         worker_server: None,
     };
-    let printer = Printer::new(Verbosity::Quiet);
     if bases.is_empty() {
-        pack(&loaded.project, &opts, &printer)
+        pack(&loaded.project, &opts, &Silent)
     } else {
-        pack_with_bases(&loaded.project, &opts, bases, &printer)
+        pack_with_bases(&loaded.project, &opts, bases, &Silent)
     }
 }
 
