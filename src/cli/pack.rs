@@ -28,6 +28,8 @@ pub fn run(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
     for warning in &loaded.warnings {
         printer.warn(warning);
     }
+    // Before any work (pulling a base image is work): nothing is silently ignored.
+    crate::lifecycle::preflight::check(&loaded.project)?;
     let opts = PackOptions {
         output_dir,
         platform: args.platform,

@@ -44,6 +44,13 @@ pub enum LifecycleError {
         /// The plugin name.
         plugin: String,
     },
+    /// The project uses keys, plugins or sources rcraft cannot honour yet (see
+    /// [`super::preflight`]); one line per problem.
+    #[error("{}", .problems.join("\n"))]
+    NotSupported {
+        /// Each problem, worded for the user.
+        problems: Vec<String>,
+    },
     /// The work directory could not be prepared.
     #[error("cannot prepare work directory `{}`: {source}", path.display())]
     WorkDir {

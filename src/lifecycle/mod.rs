@@ -20,6 +20,7 @@ pub mod glob;
 pub mod order;
 pub mod permissions;
 pub mod plugins;
+pub mod preflight;
 pub mod scripts;
 pub mod state;
 pub mod steps;
@@ -161,6 +162,7 @@ pub fn run_to(
     parts: &[String],
     progress: &dyn Progress,
 ) -> Result<Outcome, LifecycleError> {
+    preflight::check(project)?;
     // SAFETY: umask has no memory-safety preconditions.
     unsafe {
         libc::umask(0o022);

@@ -956,7 +956,7 @@ fn check_var(key: &str) -> Result<(), StepError> {
 }
 
 /// The part's local source directory; other kinds of source are not supported yet.
-fn resolve_source(project: &Project, spec: &Part) -> Result<Option<PathBuf>, StepError> {
+pub(super) fn resolve_source(project: &Project, spec: &Part) -> Result<Option<PathBuf>, StepError> {
     let Some(source) = spec.source.as_deref() else {
         return Ok(None);
     };

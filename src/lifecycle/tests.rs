@@ -26,6 +26,7 @@ pub(crate) fn part(plugin: &str) -> Part {
 /// A minimal valid project with `parts` (its directory does not exist).
 pub(crate) fn project(parts: Vec<(&str, Part)>) -> Project {
     Project {
+        unsupported: Vec::new(),
         project_dir: PathBuf::from("/nonexistent"),
         name: "test".into(),
         title: "test".into(),
@@ -569,20 +570,18 @@ fn unsupported_plugins_and_sources_are_clear_errors() {
     let f = Fixture::new(vec![("mk", part("make"))]);
     assert_eq!(
         f.run().unwrap_err().to_string(),
-        "plugin 'make' is not supported yet (part 'mk')"
+        "not supported yet: plugin 'make' (part 'mk')"
     );
-    let f = Fixture::new(vec![("g", dump("https://github.com/x/y.git"))]);
+    let f = Fixture::new(vec![("g", dump("https://example.invalid/x/y.git"))]);
     assert_eq!(
         f.run().unwrap_err().to_string(),
-        "part 'g' failed in step pull: cannot pull 'https://github.com/x/y.git': git sources \
-         are not supported yet"
+        "cannot pull 'https://example.invalid/x/y.git': git sources are not supported yet \
+         (part 'g')"
     );
     let f = Fixture::new(vec![("m", dump("missing"))]);
     let msg = f.run().unwrap_err().to_string();
-    assert!(
-        msg.starts_with("part 'm' failed in step pull: cannot pull 'missing'"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("cannot pull 'missing'"), "{msg}");
+    assert!(msg.ends_with("(part 'm')"), "{msg}");
 }
 
 #[test]

@@ -70,8 +70,10 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 }
 
 fn parse_profile(name: &'static str, text: &str) -> Result<ProfileData, String> {
-    let doc =
-        yaml::parse(text).map_err(|e| format!("profiles/{name}.yaml:{}: {}", e.span, e.message))?;
+    // Positions in a profile's file mean nothing in the user's `rockcraft.yaml`.
+    let doc = yaml::parse(text)
+        .map_err(|e| format!("profiles/{name}.yaml:{}: {}", e.span, e.message))?
+        .generated();
     let bad = |what: &str| format!("profiles/{name}.yaml: {what}");
     let experimental = match doc.get("experimental").map(|n| &n.value) {
         Some(Value::Bool(b)) => *b,

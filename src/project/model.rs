@@ -58,6 +58,9 @@ pub struct Project {
     pub entrypoint_command: Option<String>,
     /// `parts`, in file order (lifecycle order also honours `after`).
     pub parts: Vec<(String, Part)>,
+    /// Keys the schema accepts but rcraft cannot honour yet, in file order: `pack` and the
+    /// lifecycle commands refuse the project up front (see [`Unsupported`]).
+    pub unsupported: Vec<Unsupported>,
     /// `package-repositories`, kept as JSON (validated only for shape here).
     pub package_repositories: Vec<serde_json::Value>,
     /// Extensions that were applied (already expanded into parts/services).
@@ -205,6 +208,37 @@ pub struct Part {
     pub permissions: Vec<Permission>,
     /// Plugin-specific keys (e.g. `python-requirements`), as JSON, in file order.
     pub plugin_properties: Vec<(String, serde_json::Value)>,
+}
+
+/// A key rcraft accepts in `rockcraft.yaml` but cannot honour yet. Nothing is silently
+/// ignored: `pack` and the lifecycle commands stop before any work with
+/// `not supported yet: KEY (part 'NAME')`; `expand-extensions` still shows the project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The key as written (`build-packages`, `organize`, ...).
+    pub key: String,
+    /// The part it belongs to (`None` for top-level keys).
+    pub part: Option<String>,
+    /// Where it is in the file (unknown for values an extension added).
+    pub span: crate::yaml::Span,
+    /// What to do instead, when there is something useful to say.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.span.is_known() {
+            write!(f, "{}:{}: ", super::PROJECT_FILE, self.span)?;
+        }
+        write!(f, "not supported yet: {}", self.key)?;
+        if let Some(part) = &self.part {
+            write!(f, " (part '{part}')")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
 }
 
 /// One `permissions` entry of a part.

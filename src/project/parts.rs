@@ -5,7 +5,7 @@
 //! `permissions`, overlay keys on bare bases, and `after` references and cycles.
 
 use super::fields::{Fields, expect_str, expect_str_map, join};
-use super::model::{Base, Part, Permission};
+use super::model::{Base, Part, Permission, Unsupported};
 use crate::yaml::diag::{Diagnostic, Diagnostics, did_you_mean};
 use crate::yaml::{Node, Value};
 
@@ -109,7 +109,13 @@ pub const PLUGINS: &[(&str, &[&str])] = &[
 ];
 
 /// Validates the `parts` mapping (file order kept).
-pub fn parts(node: &Node, base: Option<&Base>, diags: &mut Diagnostics) -> Vec<(String, Part)> {
+/// Keys rcraft accepts but cannot honour yet go to `unsupported` (see [`unsupported_keys`]).
+pub fn parts(
+    node: &Node,
+    base: Option<&Base>,
+    diags: &mut Diagnostics,
+    unsupported: &mut Vec<Unsupported>,
+) -> Vec<(String, Part)> {
     let Some(all) = Fields::of("parts", node, diags) else {
         return Vec::new();
     };
@@ -124,7 +130,7 @@ pub fn parts(node: &Node, base: Option<&Base>, diags: &mut Diagnostics) -> Vec<(
             ));
             continue;
         }
-        if let Some(part) = part(&path, &key.name, value, base, diags) {
+        if let Some(part) = part(&path, &key.name, value, base, diags, unsupported) {
             out.push((key.name.clone(), part));
         }
     }
@@ -138,8 +144,10 @@ fn part(
     node: &Node,
     base: Option<&Base>,
     diags: &mut Diagnostics,
+    unsupported: &mut Vec<Unsupported>,
 ) -> Option<Part> {
     let f = Fields::of(path, node, diags)?;
+    unsupported.extend(unsupported_keys(name, &f, base));
     let plugin = f.str("plugin", diags);
     let plugin_keys: &[&str] = match &plugin {
         Some(p) => match PLUGINS.iter().find(|(n, _)| n == p) {
@@ -224,6 +232,80 @@ fn part(
         permissions: permissions(&f, diags),
         plugin_properties,
     })
+}
+
+/// The part's keys that rcraft accepts but cannot honour yet (each one makes `pack` stop before
+/// any work). Values an extension added (no position in the file) keep today's behaviour: the
+/// expressjs extension's `build-packages` are the host's Node.js and npm.
+fn unsupported_keys(name: &str, f: &Fields, base: Option<&Base>) -> Vec<Unsupported> {
+    let mut out = Vec::new();
+    let mut push = |key: &str, node: &Node, hint: Option<&str>| {
+        out.push(Unsupported {
+            key: key.to_string(),
+            part: Some(name.to_string()),
+            span: node.span,
+            hint: hint.map(str::to_string),
+        });
+    };
+    let present = |node: &Node| match &node.value {
+        Value::Null => false,
+        Value::Seq(items) => !items.is_empty(),
+        Value::Map(items) => !items.is_empty(),
+        Value::Str(s) => !s.is_empty(),
+        _ => true,
+    };
+    for (key, _) in f.entries {
+        let key = key.name.as_str();
+        let Some(node) = f.get(key).filter(|n| present(n)) else {
+            continue;
+        };
+        match key {
+            "build-packages" => {
+                // Only what the user wrote: an extension's own packages keep working.
+                let user_written = match &node.value {
+                    Value::Seq(items) => items.iter().find(|i| i.span.is_known()),
+                    _ => Some(node),
+                };
+                if let Some(item) = user_written {
+                    push(
+                        key,
+                        item,
+                        Some("rcraft runs parts on this machine (no build environment yet): install the packages here and remove the key"),
+                    );
+                }
+            }
+            "build-snaps" | "stage-snaps" => push(key, node, None),
+            "overlay-packages" | "overlay-script" | "overlay"
+                if !matches!(base, Some(Base::Bare)) =>
+            {
+                push(key, node, None)
+            }
+            "build-attributes" => push(key, node, None),
+            "source-checksum" | "source-branch" | "source-tag" | "source-commit"
+            | "source-depth" | "source-submodules" => push(
+                key,
+                node,
+                Some("rcraft supports only local `source` directories so far"),
+            ),
+            "organize" => {
+                if let Some(target) = node
+                    .as_map()
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, v)| v)
+                    .find(|v| matches!(&v.value, Value::Str(s) if s.contains("$CRAFT_") || s.contains("${CRAFT_")))
+                {
+                    push(
+                        key,
+                        target,
+                        Some("project variables such as ${CRAFT_PART_INSTALL} in `organize` targets are not expanded yet; write the path relative to the part's install directory"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `build-environment`: a list of one-key mappings, kept in order.

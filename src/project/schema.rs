@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::fields::{Fields, one_of};
-use super::model::{Base, DAEMON_USER, Platform, Project, oci_arch};
+use super::model::{Base, DAEMON_USER, Platform, Project, Unsupported, oci_arch};
 use super::{parts, pebble};
 use crate::yaml::diag::{Diagnostic, Diagnostics, did_you_mean};
 use crate::yaml::{Node, Value};
@@ -270,8 +270,9 @@ fn validate_into(doc: &Node, project_dir: &Path, diags: &mut Diagnostics) -> Opt
         diags,
     );
 
+    let mut unsupported = Vec::new();
     let parts = match f.get("parts") {
-        Some(node) => parts::parts(node, base.as_ref(), diags),
+        Some(node) => parts::parts(node, base.as_ref(), diags, &mut unsupported),
         None => {
             f.missing("parts", diags);
             Vec::new()
@@ -290,7 +291,20 @@ fn validate_into(doc: &Node, project_dir: &Path, diags: &mut Diagnostics) -> Opt
         None => Vec::new(),
         Some(node) => match &node.value {
             Value::Null => Vec::new(),
-            Value::Seq(items) => items.iter().map(Node::to_json).collect(),
+            Value::Seq(items) => {
+                if !items.is_empty() {
+                    unsupported.push(Unsupported {
+                        key: "package-repositories".to_string(),
+                        part: None,
+                        span: node.span,
+                        hint: Some(
+                            "stage what you need from the build base's own archive, or build it in a part"
+                                .to_string(),
+                        ),
+                    });
+                }
+                items.iter().map(Node::to_json).collect()
+            }
             _ => {
                 diags.push(Diagnostic::at(
                     "package-repositories",
@@ -325,6 +339,7 @@ fn validate_into(doc: &Node, project_dir: &Path, diags: &mut Diagnostics) -> Opt
         entrypoint_service,
         entrypoint_command,
         parts,
+        unsupported,
         package_repositories,
         extensions: Vec::new(),
     })

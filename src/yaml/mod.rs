@@ -117,6 +117,27 @@ impl Node {
         Node::new(Value::Map(Vec::new()))
     }
 
+    /// This node with every position (its own, its keys' and its children's) forgotten: for
+    /// text that is not the user's file, such as a profile's data, so that no diagnostic
+    /// points into `rockcraft.yaml` at a line the user never wrote.
+    pub fn generated(mut self) -> Node {
+        fn forget(node: &mut Node) {
+            node.span = Span::GENERATED;
+            match &mut node.value {
+                Value::Seq(items) => items.iter_mut().for_each(forget),
+                Value::Map(entries) => {
+                    for (key, value) in entries {
+                        key.span = Span::GENERATED;
+                        forget(value);
+                    }
+                }
+                _ => {}
+            }
+        }
+        forget(&mut self);
+        self
+    }
+
     /// The YAML type name used in messages (`a string`, `a mapping`, ...).
     pub fn type_name(&self) -> &'static str {
         match self.value {

@@ -10,6 +10,9 @@ mod common;
 // `rockcraft.yaml` loading: the table of bad files, warnings, positions.
 mod project;
 
+// Keys rcraft cannot honour yet stop pack before any work (nothing silently ignored).
+mod unsupported;
+
 // Step caching (incremental packs) and `rcraft pull|build|stage|prime|clean`.
 mod lifecycle;
 

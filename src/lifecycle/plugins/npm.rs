@@ -25,18 +25,7 @@ impl Plugin for Npm {
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<(), StepError> {
-        if ctx
-            .property("npm-include-node")
-            .is_some_and(|v| v.as_bool() == Some(true))
-        {
-            return Err(StepError::Plugin {
-                plugin: "npm",
-                message: "'npm-include-node: true' is not supported yet: rcraft builds with the \
-                          host's Node.js and does not download one into the image; set it to \
-                          false and stage Node.js (e.g. stage-packages: [nodejs])"
-                    .to_string(),
-            });
-        }
+        // `npm-include-node: true` is refused up front (see `lifecycle::preflight`).
         let how = "install Node.js with npm (Debian/Ubuntu: `apt install nodejs npm`)";
         host::require("npm", host::find_tool("node"), "node", how)?;
         let npm = host::require("npm", host::find_tool("npm"), "npm", how)?;
