@@ -286,7 +286,7 @@ fn relative_to(path: &str, prefix: &str) -> String {
 
 /// The gunicorn worker class: `gevent` when gevent is a dependency, else `sync`.
 fn worker_class(dir: &Path) -> &'static str {
-    let reqs = python::project_requirements(dir);
+    let reqs = python::project_requirements(dir).unwrap_or_default();
     let gevent = reqs.iter().any(|r| {
         r.name == "gevent" || (r.name == "gunicorn" && r.extras.iter().any(|e| e == "gevent"))
     });
@@ -309,14 +309,20 @@ fn flask(ctx: &Ctx<'_>) -> Outcome {
     let mut errors = Vec::new();
     let has_requirements = ctx.dir.join("requirements.txt").exists();
     let has_pyproject = ctx.dir.join("pyproject.toml").exists();
-    let reqs = python::project_requirements(ctx.dir);
+    let reqs = match python::project_requirements(ctx.dir) {
+        Ok(reqs) => reqs,
+        Err(message) => {
+            errors.push(ctx.problem(&message));
+            Vec::new()
+        }
+    };
     if !has_requirements && !has_pyproject {
         errors.push(ctx.problem(
             "missing a requirements file (requirements.txt or pyproject.toml). The \
              flask-framework extension requires one of these files with 'flask' specified as a \
              dependency.",
         ));
-    } else if !reqs.iter().any(|r| r.name == "flask") {
+    } else if errors.is_empty() && !reqs.iter().any(|r| r.name == "flask") {
         errors.push(ctx.problem("missing flask package dependency in requirements file."));
     }
     let snake = ctx.snake_name().unwrap_or_default();

@@ -99,146 +99,41 @@ pub fn requirements_txt(text: &str) -> Vec<Requirement> {
     text.lines().filter_map(parse_requirement).collect()
 }
 
-/// The requirements in `pyproject.toml`'s `[project].dependencies`.
-pub fn pyproject_dependencies(text: &str) -> Vec<Requirement> {
-    let mut table = String::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let trimmed = strip_toml_comment(line).trim();
-        if trimmed.starts_with('[') {
-            table = trimmed
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .trim()
-                .to_string();
-            continue;
-        }
-        let Some((key, value)) = trimmed.split_once('=') else {
-            continue;
-        };
-        let key = key.trim().replace(['"', '\''], "");
-        let is_deps = (table == "project" && key == "dependencies")
-            || (table.is_empty() && key.replace(' ', "") == "project.dependencies");
-        if !is_deps {
-            continue;
-        }
-        // Gather the array text, possibly over several lines, up to its closing bracket.
-        let mut array = value.trim().to_string();
-        while !toml_array_closed(&array) {
-            match lines.next() {
-                Some(next) => {
-                    array.push('\n');
-                    array.push_str(next);
-                }
-                None => break,
-            }
-        }
-        return toml_strings(&array)
-            .iter()
-            .filter_map(|s| parse_requirement(s))
-            .collect();
+/// The requirements in `pyproject.toml`'s `[project].dependencies`, or why the file is not
+/// valid TOML.
+pub fn pyproject_dependencies(text: &str) -> Result<Vec<Requirement>, String> {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        project: Option<ProjectTable>,
     }
-    Vec::new()
-}
-
-/// Removes a `#` comment that is not inside a string.
-fn strip_toml_comment(line: &str) -> &str {
-    let mut quote: Option<char> = None;
-    for (i, c) in line.char_indices() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '#') => return &line[..i],
-            _ => {}
-        }
+    #[derive(serde::Deserialize)]
+    struct ProjectTable {
+        #[serde(default)]
+        dependencies: Vec<String>,
     }
-    line
-}
-
-/// Whether the array text has its closing `]` (brackets counted outside strings and comments).
-fn toml_array_closed(text: &str) -> bool {
-    let mut depth = 0i32;
-    for line in text.lines() {
-        let mut quote: Option<char> = None;
-        let mut escaped = false;
-        for c in line.chars() {
-            match quote {
-                Some(q) => {
-                    if escaped {
-                        escaped = false;
-                    } else if c == '\\' && q == '"' {
-                        escaped = true;
-                    } else if c == q {
-                        quote = None;
-                    }
-                }
-                None => match c {
-                    '"' | '\'' => quote = Some(c),
-                    '#' => break,
-                    '[' => depth += 1,
-                    ']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return true;
-                        }
-                    }
-                    _ => {}
-                },
-            }
-        }
-    }
-    false
-}
-
-/// The string items of a TOML array's text (basic strings with simple escapes, literal strings).
-fn toml_strings(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '#' => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '"' | '\'' => {
-                let mut s = String::new();
-                while let Some(c2) = chars.next() {
-                    if c2 == c {
-                        break;
-                    }
-                    if c == '"' && c2 == '\\' {
-                        match chars.next() {
-                            Some('n') => s.push('\n'),
-                            Some('t') => s.push('\t'),
-                            Some(other) => s.push(other),
-                            None => {}
-                        }
-                    } else {
-                        s.push(c2);
-                    }
-                }
-                out.push(s);
-            }
-            _ => {}
-        }
-    }
-    out
+    let doc: Doc = toml::from_str(text)
+        .map_err(|e| format!("cannot parse pyproject.toml: {}", e.message()))?;
+    Ok(doc
+        .project
+        .map(|p| p.dependencies)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| parse_requirement(s))
+        .collect())
 }
 
 /// The dependencies of the project in `dir`: `requirements.txt` and `pyproject.toml` together.
-/// Missing or unreadable files contribute nothing.
-pub fn project_requirements(dir: &Path) -> Vec<Requirement> {
+/// Missing or unreadable files contribute nothing; a `pyproject.toml` that is not TOML is an
+/// error.
+pub fn project_requirements(dir: &Path) -> Result<Vec<Requirement>, String> {
     let mut reqs = Vec::new();
     if let Ok(text) = std::fs::read_to_string(dir.join("requirements.txt")) {
         reqs.extend(requirements_txt(&text));
     }
     if let Ok(text) = std::fs::read_to_string(dir.join("pyproject.toml")) {
-        reqs.extend(pyproject_dependencies(&text));
+        reqs.extend(pyproject_dependencies(&text)?);
     }
-    reqs
+    Ok(reqs)
 }
 
 /// What a module defines at top level.
@@ -614,17 +509,15 @@ dependencies = [
 [tool.x]
 dependencies = ["nope"]
 "#;
+        let deps = |text| pyproject_dependencies(text).expect("valid TOML");
+        assert_eq!(names(&deps(text)), ["flask", "gevent", "a-b"]);
+        assert!(deps("[project]\nname='x'\n").is_empty());
         assert_eq!(
-            names(&pyproject_dependencies(text)),
-            ["flask", "gevent", "a-b"]
-        );
-        assert!(pyproject_dependencies("[project]\nname='x'\n").is_empty());
-        assert_eq!(
-            names(&pyproject_dependencies(
-                "project.dependencies = [\"flask\"]\n"
-            )),
+            names(&deps("project.dependencies = [\"flask\"]\n")),
             ["flask"]
         );
+        let err = pyproject_dependencies("[project\n").unwrap_err();
+        assert!(err.starts_with("cannot parse pyproject.toml: "), "{err}");
     }
 
     #[test]

@@ -202,10 +202,11 @@ fn is_python_project(dir: &Path) -> bool {
     if dir.join("setup.py").is_file() {
         return true;
     }
+    // A pyproject.toml that is not TOML is left for `uv build` to report.
     std::fs::read_to_string(dir.join("pyproject.toml")).is_ok_and(|text| {
-        text.lines()
-            .map(str::trim)
-            .any(|l| l == "[project]" || l == "[build-system]")
+        text.parse::<toml::Table>().map_or(true, |doc| {
+            doc.contains_key("project") || doc.contains_key("build-system")
+        })
     })
 }
 
