@@ -130,7 +130,9 @@ impl InitError {
     pub fn exit_code(&self) -> i32 {
         match self {
             InitError::WouldOverwrite { .. } => EXIT_WOULD_OVERWRITE,
-            _ => 1,
+            InitError::InvalidName { .. }
+            | InitError::UnknownProfile { .. }
+            | InitError::Io { .. } => 1,
         }
     }
 }

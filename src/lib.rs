@@ -32,6 +32,7 @@
 pub mod base;
 pub mod cli;
 pub mod debs;
+pub mod error;
 pub mod fsops;
 pub mod init;
 pub mod lifecycle;

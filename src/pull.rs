@@ -68,8 +68,10 @@ impl PullError {
     pub fn is_user_error(&self) -> bool {
         match self {
             PullError::Registry { source, .. } => source.is_user_error(),
-            PullError::Cache(_) => false,
-            _ => true,
+            PullError::Cache(e) => e.is_user_error(),
+            PullError::NoImage(_)
+            | PullError::NoPlatform { .. }
+            | PullError::BadManifest { .. } => true,
         }
     }
 }

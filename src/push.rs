@@ -75,7 +75,8 @@ impl PushError {
     /// True for errors the user can fix or that lie outside rcraft.
     pub fn is_user_error(&self) -> bool {
         match self {
-            PushError::Rock(_) | PushError::Read { .. } => true,
+            PushError::Rock(e) => e.is_user_error(),
+            PushError::Read { .. } => true,
             PushError::Registry(e) => e.is_user_error(),
         }
     }

@@ -106,3 +106,23 @@ pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Erro
         source,
     }
 }
+
+impl BaseError {
+    /// Whether the user can fix this: the cache directory, the machine, or a base image that
+    /// rcraft cannot use (a registry served it); bugs only where rcraft's own image writing
+    /// broke an invariant.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            BaseError::Io { .. }
+            | BaseError::NoCacheDir
+            | BaseError::Fill { .. }
+            | BaseError::DigestMismatch { .. }
+            | BaseError::Corrupt { .. }
+            | BaseError::MissingBlob { .. }
+            | BaseError::BadDocument { .. }
+            | BaseError::UnsafeEntry { .. }
+            | BaseError::Unpack { .. } => true,
+            BaseError::Oci(e) => e.is_user_error(),
+        }
+    }
+}

@@ -1,11 +1,12 @@
 //! `rcraft list-extensions` and `rcraft expand-extensions`.
 
 use super::printer::Printer;
+use crate::error::Error;
 use crate::progress::Progress;
 use crate::project;
 
 /// Prints the extensions table (`Extension name`, `Supported bases`), as Rockcraft does.
-pub fn list(printer: &Printer) -> anyhow::Result<()> {
+pub fn list(printer: &Printer) -> Result<(), Error> {
     let infos = crate::profiles::list();
     let width = infos
         .iter()
@@ -26,8 +27,8 @@ pub fn list(printer: &Printer) -> anyhow::Result<()> {
 }
 
 /// Loads the project in the current directory and prints it with extensions expanded.
-pub fn expand(printer: &Printer) -> anyhow::Result<()> {
-    let dir = std::env::current_dir()?;
+pub fn expand(printer: &Printer) -> Result<(), Error> {
+    let dir = super::current_dir()?;
     let text = project::read_text(&dir.join(project::PROJECT_FILE))?;
     let mut doc = project::parse_str(&text)?;
     let mut warnings = Vec::new();
@@ -41,7 +42,7 @@ pub fn expand(printer: &Printer) -> anyhow::Result<()> {
     };
     crate::profiles::expand(&mut doc, &dir).map_err(invalid)?;
     project::schema::validate(&doc, &dir).map_err(invalid)?;
-    let yaml = serde_saphyr::to_string(&doc.to_json())?;
+    let yaml = serde_saphyr::to_string(&doc.to_json()).map_err(|e| Error::Yaml(e.to_string()))?;
     printer.result(yaml.trim_end());
     Ok(())
 }

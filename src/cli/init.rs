@@ -2,14 +2,15 @@
 
 use super::InitArgs;
 use super::printer::Printer;
+use crate::error::Error;
 use crate::init::{InitOptions, init};
 use crate::progress::Progress;
 
 /// Runs `rcraft init`.
-pub fn run(args: InitArgs, printer: &Printer) -> anyhow::Result<()> {
+pub fn run(args: InitArgs, printer: &Printer) -> Result<(), Error> {
     let dir = match args.dir {
         Some(d) => d,
-        None => std::env::current_dir()?,
+        None => super::current_dir()?,
     };
     let outcome = init(&InitOptions {
         dir,

@@ -2,20 +2,20 @@
 //! Rockcraft, working in the same `.rcraft/work/<platform>` directory that `pack` uses (so a
 //! `pack` afterwards skips what these already did).
 
+use super::LifecycleArgs;
 use super::printer::Printer;
-use super::{LifecycleArgs, UserError};
+use crate::error::Error;
 use crate::lifecycle::{self, Step};
 use crate::pack::{self, PackOptions};
 use crate::progress::Progress;
 use crate::project::{self, Platform, Project};
 
-fn load(args: &LifecycleArgs) -> anyhow::Result<Project> {
-    let dir = std::env::current_dir()?.join(&args.project_dir);
-    let dir = dir.canonicalize().map_err(|e| {
-        UserError(format!(
-            "cannot open project directory `{}`: {e}",
-            dir.display()
-        ))
+fn load(args: &LifecycleArgs) -> Result<Project, Error> {
+    let dir = super::current_dir()?.join(&args.project_dir);
+    let dir = dir.canonicalize().map_err(|source| Error::UserPath {
+        action: "open project directory",
+        path: dir.clone(),
+        source,
     })?;
     Ok(project::load(&dir)?.project)
 }
@@ -37,13 +37,13 @@ fn options(project: &Project, args: &LifecycleArgs) -> PackOptions {
 fn platforms<'p>(
     project: &'p Project,
     opts: &PackOptions,
-) -> anyhow::Result<Vec<&'p (String, Platform)>> {
+) -> Result<Vec<&'p (String, Platform)>, Error> {
     let plan = pack::build_plan(project, opts)?;
     Ok(plan.into_iter().take(1).collect())
 }
 
 /// Runs the lifecycle up to `step`.
-pub fn run(args: LifecycleArgs, step: Step, printer: &Printer) -> anyhow::Result<()> {
+pub fn run(args: LifecycleArgs, step: Step, printer: &Printer) -> Result<(), Error> {
     let project = load(&args)?;
     let pack_opts = options(&project, &args);
     for (label, platform) in platforms(&project, &pack_opts)? {
@@ -78,7 +78,7 @@ pub fn run(args: LifecycleArgs, step: Step, printer: &Printer) -> anyhow::Result
 }
 
 /// Removes the work files of the named parts (all when none are named).
-pub fn clean(args: LifecycleArgs, printer: &Printer) -> anyhow::Result<()> {
+pub fn clean(args: LifecycleArgs, printer: &Printer) -> Result<(), Error> {
     let project = load(&args)?;
     let all: Vec<String> = project.parts.iter().map(|(n, _)| n.clone()).collect();
     if let Some(unknown) = args.parts.iter().find(|p| !all.contains(p)) {

@@ -1,10 +1,8 @@
 //! Command-line interface: clap arguments, one file per command, and exit codes.
 //!
 //! Each command follows uv's split: clap args (here) -> resolved settings (in the command's
-//! file) -> a library call. Errors are classified once, in [`exit_code`]: problems the user can
-//! fix (bad project file, failing override script, ...) exit 1, an `init` that would overwrite
-//! files exits 73 (`EX_CANTCREAT`, as Rockcraft), usage errors exit 2 (clap), and anything
-//! else is an internal error (70, `EX_SOFTWARE`).
+//! file) -> a library call. Commands return [`crate::error::Error`], whose
+//! [`exit_status`](crate::error::Error::exit_status) is the one mapping to exit codes.
 
 mod extensions;
 mod init;
@@ -19,6 +17,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use printer::{Printer, Verbosity};
+
+use crate::error::Error;
 
 /// Build OCI images ("rocks") from rockcraft.yaml, without a daemon or VM.
 #[derive(Debug, Parser)]
@@ -168,14 +168,8 @@ pub fn main() -> ExitCode {
     match run(cli.command, &printer) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = exit_code(&err);
-            let prefix = if code == INTERNAL {
-                "internal error: "
-            } else {
-                ""
-            };
-            eprintln!("{prefix}{}", render(&err));
-            ExitCode::from(code)
+            eprintln!("{}", err.render());
+            ExitCode::from(err.exit_status().code())
         }
     }
 }
@@ -193,7 +187,7 @@ fn verbosity(args: &GlobalArgs) -> Verbosity {
     }
 }
 
-fn run(command: Command, printer: &Printer) -> anyhow::Result<()> {
+fn run(command: Command, printer: &Printer) -> Result<(), Error> {
     match command {
         Command::Init(args) => init::run(args, printer),
         Command::Pack(args) => pack::run(args, printer),
@@ -208,58 +202,10 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<()> {
     }
 }
 
-/// Exit code for problems the user can fix.
-pub const USER: u8 = 1;
-/// Exit code for an `init` that would overwrite files (`EX_CANTCREAT`).
-pub const CANT_CREATE: u8 = 73;
-/// Exit code for bugs and unexpected failures (`EX_SOFTWARE`).
-pub const INTERNAL: u8 = 70;
-
-/// Marks an error as the user's to fix (exit code 1) when it has no typed cause.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UserError(pub String);
-
-/// Classifies an error: user, can't-create or internal.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<crate::init::InitError>() {
-            return u8::try_from(e.exit_code()).unwrap_or(USER);
-        }
-        if let Some(e) = cause.downcast_ref::<crate::pack::PackError>() {
-            return if e.is_user_error() { USER } else { INTERNAL };
-        }
-        if let Some(e) = cause.downcast_ref::<crate::lifecycle::LifecycleError>() {
-            return if e.is_user_error() { USER } else { INTERNAL };
-        }
-        if let Some(e) = cause.downcast_ref::<crate::pull::PullError>() {
-            return if e.is_user_error() { USER } else { INTERNAL };
-        }
-        if let Some(e) = cause.downcast_ref::<crate::push::PushError>() {
-            return if e.is_user_error() { USER } else { INTERNAL };
-        }
-        if let Some(e) = cause.downcast_ref::<crate::registry::RegistryError>() {
-            return if e.is_user_error() { USER } else { INTERNAL };
-        }
-        if cause
-            .downcast_ref::<crate::project::ProjectError>()
-            .is_some()
-            || cause.downcast_ref::<UserError>().is_some()
-        {
-            return USER;
-        }
-    }
-    INTERNAL
-}
-
-/// Renders an error with its chain of causes, one per line.
-fn render(err: &anyhow::Error) -> String {
-    let mut out = err.to_string();
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(&format!("\n  caused by: {text}"));
-        }
-    }
-    out
+/// The current directory, which every command resolves its paths against.
+fn current_dir() -> Result<PathBuf, Error> {
+    std::env::current_dir().map_err(|source| Error::Process {
+        action: "read the current directory",
+        source,
+    })
 }

@@ -1,10 +1,9 @@
 //! `rcraft pack`: args -> [`crate::pack::PackOptions`] -> [`crate::pack::pack`].
 
-use anyhow::Context;
-
+use super::PackArgs;
 use super::printer::Printer;
-use super::{PackArgs, UserError};
 use crate::base::{BlobCache, ResolvedBase};
+use crate::error::Error;
 use crate::oci::Digest;
 use crate::pack::{PackOptions, build_plan, pack_with_bases};
 use crate::progress::Progress;
@@ -13,13 +12,16 @@ use crate::pull::{PullOptions, pull_base};
 use crate::registry::{Client, ClientOptions};
 
 /// Runs `rcraft pack`.
-pub fn run(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
-    let cwd = std::env::current_dir()?;
+pub fn run(args: PackArgs, printer: &Printer) -> Result<(), Error> {
+    let cwd = super::current_dir()?;
     let project_dir = cwd.join(&args.project_dir);
     let project_dir = project_dir
         .canonicalize()
-        .with_context(|| format!("cannot open project directory `{}`", project_dir.display()))
-        .map_err(|e| UserError(format!("{e:#}")))?;
+        .map_err(|source| Error::UserPath {
+            action: "open project directory",
+            path: project_dir.clone(),
+            source,
+        })?;
     let base_args = BaseArgs::from_args(&args)?;
     let output_dir = cwd.join(args.output.unwrap_or_else(|| cwd.clone()));
     let source_date_epoch = source_date_epoch()?;
@@ -54,13 +56,12 @@ pub fn run(args: PackArgs, printer: &Printer) -> anyhow::Result<()> {
 }
 
 /// `SOURCE_DATE_EPOCH` as seconds (unset or empty = 0).
-fn source_date_epoch() -> anyhow::Result<u64> {
+fn source_date_epoch() -> Result<u64, Error> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
-            UserError(format!(
+            Error::Setting(format!(
                 "SOURCE_DATE_EPOCH must be a number of seconds since 1970-01-01, not {v:?}"
             ))
-            .into()
         }),
         _ => Ok(0),
     }
@@ -73,10 +74,10 @@ struct BaseArgs {
 }
 
 impl BaseArgs {
-    fn from_args(args: &PackArgs) -> anyhow::Result<BaseArgs> {
+    fn from_args(args: &PackArgs) -> Result<BaseArgs, Error> {
         let digest = match args.base_digest.as_deref().map(str::trim) {
             Some(d) if !d.is_empty() => Some(Digest::parse(d).map_err(|e| {
-                UserError(format!(
+                Error::Usage(format!(
                     "invalid --base-digest {d:?}: {e}\n  hint: give the base image's manifest digest, `sha256:` and 64 hex digits"
                 ))
             })?),
@@ -98,7 +99,7 @@ fn pull_bases(
     opts: &PackOptions,
     args: &BaseArgs,
     printer: &Printer,
-) -> anyhow::Result<Vec<ResolvedBase>> {
+) -> Result<Vec<ResolvedBase>, Error> {
     if project.base.is_bare() {
         return Ok(Vec::new());
     }

@@ -9,23 +9,25 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::PushArgs;
 use super::printer::Printer;
-use super::{PushArgs, UserError};
+use crate::error::Error;
 use crate::progress::Progress;
 use crate::push::push;
 use crate::registry::{Client, ClientOptions, Reference};
 
 /// Runs `rcraft push`.
-pub fn run(args: PushArgs, printer: &Printer) -> anyhow::Result<()> {
+pub fn run(args: PushArgs, printer: &Printer) -> Result<(), Error> {
     let target = Reference::parse(&args.reference)?;
-    let cwd = std::env::current_dir()?;
+    let cwd = super::current_dir()?;
     let rock = match &args.archive {
         Some(path) => {
             let path = cwd.join(path);
             if !path.is_file() {
-                return Err(
-                    UserError(format!("cannot push `{}`: no such file", path.display())).into(),
-                );
+                return Err(Error::Setting(format!(
+                    "cannot push `{}`: no such file",
+                    path.display()
+                )));
             }
             path
         }
@@ -56,23 +58,31 @@ pub fn run(args: PushArgs, printer: &Printer) -> anyhow::Result<()> {
 }
 
 /// The password from stdin, without the trailing newline.
-fn read_password() -> anyhow::Result<String> {
+fn read_password() -> Result<String, Error> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .map_err(|e| UserError(format!("cannot read the password from stdin: {e}")))?;
+        .map_err(|source| Error::Process {
+            action: "read the password from stdin",
+            source,
+        })?;
     let password = text.strip_suffix('\n').unwrap_or(&text);
     let password = password.strip_suffix('\r').unwrap_or(password);
     if password.is_empty() {
-        return Err(UserError("the password read from stdin is empty".to_owned()).into());
+        return Err(Error::Setting(
+            "the password read from stdin is empty".to_owned(),
+        ));
     }
     Ok(password.to_owned())
 }
 
 /// The most recently modified `*.rock` in `dir`.
-fn newest_rock(dir: &Path) -> anyhow::Result<PathBuf> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| UserError(format!("cannot list `{}`: {e}", dir.display())))?;
+fn newest_rock(dir: &Path) -> Result<PathBuf, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::UserPath {
+        action: "list",
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let newest = entries
         .flatten()
         .filter(|e| {
@@ -88,10 +98,9 @@ fn newest_rock(dir: &Path) -> anyhow::Result<PathBuf> {
         .max_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     match newest {
         Some((_, _, path)) => Ok(path),
-        None => Err(UserError(format!(
+        None => Err(Error::Setting(format!(
             "no .rock file in `{}`: run `rcraft pack` first, or pass --archive FILE",
             dir.display()
-        ))
-        .into()),
+        ))),
     }
 }

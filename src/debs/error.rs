@@ -172,7 +172,25 @@ impl DebsError {
     /// Whether the user can fix this (project, settings or machine setup) rather than it
     /// being an I/O failure or a bug.
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, DebsError::Io { .. } | DebsError::Cache(_))
+        match self {
+            DebsError::ChiselSlices { .. }
+            | DebsError::UnsupportedBase { .. }
+            | DebsError::NoMirror { .. }
+            | DebsError::BadMirror { .. }
+            | DebsError::MissingVerifier { .. }
+            | DebsError::BadSignature { .. }
+            | DebsError::Download { .. }
+            | DebsError::Checksum { .. }
+            | DebsError::Parse { .. }
+            | DebsError::UnknownPackage { .. }
+            | DebsError::VirtualPackage { .. }
+            | DebsError::Unsatisfiable { .. }
+            | DebsError::LockedGone { .. }
+            | DebsError::Lock { .. }
+            | DebsError::Unpack { .. }
+            | DebsError::Io { .. } => true,
+            DebsError::Cache(e) => e.is_user_error(),
+        }
     }
 }
 

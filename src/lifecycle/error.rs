@@ -91,15 +91,19 @@ pub enum LifecycleError {
 impl LifecycleError {
     /// Whether the user can fix this (a project or script problem) rather than it being a bug
     /// or a machine problem.
+    ///
+    /// File system errors count as the user's: they come from the machine (permissions, a full
+    /// disk, a file in the way), not from a bug in rcraft.
     pub fn is_user_error(&self) -> bool {
         match self {
-            LifecycleError::WorkDir { .. } => false,
-            LifecycleError::Step { source, .. } => match source {
-                StepError::Packages(e) => e.is_user_error(),
-                StepError::NoPackages => false,
-                _ => !matches!(source, StepError::Io { .. } | StepError::Spawn { .. }),
-            },
-            _ => true,
+            LifecycleError::UnknownAfter { .. }
+            | LifecycleError::Cycle { .. }
+            | LifecycleError::UnknownPart { .. }
+            | LifecycleError::UnsupportedPlugin { .. }
+            | LifecycleError::NotSupported { .. }
+            | LifecycleError::WorkDir { .. }
+            | LifecycleError::StageConflict { .. } => true,
+            LifecycleError::Step { source, .. } => source.is_user_error(),
         }
     }
 }
@@ -203,6 +207,24 @@ impl From<crate::fsops::FsError> for StepError {
 }
 
 impl StepError {
+    /// Whether the user can fix this; see [`LifecycleError::is_user_error`].
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            StepError::Io { .. }
+            | StepError::UnsupportedSource { .. }
+            | StepError::MissingSource { .. }
+            | StepError::BadValue { .. }
+            | StepError::Organize(_)
+            | StepError::ScriptFailed { .. }
+            | StepError::Spawn { .. }
+            | StepError::Craftctl(_)
+            | StepError::Plugin { .. } => true,
+            StepError::Packages(e) => e.is_user_error(),
+            // The lifecycle was run without the packages context that pack always gives it.
+            StepError::NoPackages => false,
+        }
+    }
+
     /// Shorthand for [`StepError::Io`].
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         StepError::Io {

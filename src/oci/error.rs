@@ -171,3 +171,29 @@ impl OciError {
         }
     }
 }
+
+impl OciError {
+    /// Whether the user can fix this: the files being packed, the `.rock` being read, the
+    /// machine (I/O); the rest are broken invariants of rcraft's own writing (bugs).
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            OciError::Read { .. }
+            | OciError::Write { .. }
+            | OciError::InvalidPath { .. }
+            | OciError::DuplicatePath { .. }
+            | OciError::InvalidMode { .. }
+            | OciError::UnsupportedFileType { .. }
+            | OciError::ParentNotDirectory { .. }
+            | OciError::BadHardlink { .. }
+            | OciError::FileChanged { .. }
+            | OciError::InvalidRefName { .. }
+            | OciError::NoOutputDir { .. }
+            | OciError::InvalidRock { .. } => true,
+            OciError::InvalidDigest { .. }
+            | OciError::MissingBlob { .. }
+            | OciError::CorruptBlob { .. }
+            | OciError::Json { .. }
+            | OciError::InvalidImage { .. } => false,
+        }
+    }
+}

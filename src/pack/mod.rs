@@ -127,11 +127,12 @@ impl PackError {
             | PackError::AdoptedVersion { .. }
             | PackError::NotAdopted { .. }
             | PackError::BaseNotPulled { .. } => true,
-            PackError::Base(e) => !matches!(e, BaseError::Io { .. } | BaseError::Oci(_)),
+            PackError::Base(e) => e.is_user_error(),
             PackError::Lifecycle(e) => e.is_user_error(),
             PackError::Packages(e) => e.is_user_error(),
-            PackError::Oci(e) => matches!(e, oci::OciError::NoOutputDir { .. }),
-            PackError::Io { .. } => false,
+            PackError::Oci(e) => e.is_user_error(),
+            // The work directory, on the user's machine.
+            PackError::Io { .. } => true,
         }
     }
 }

@@ -194,8 +194,22 @@ impl RegistryError {
     /// credentials, unreachable or failing registry, rejected manifest, a trust store that cannot
     /// be loaded).
     pub fn is_user_error(&self) -> bool {
-        // Even client set-up fails mostly for outside reasons (no CA certificates found).
-        true
+        match self {
+            RegistryError::InvalidReference { .. }
+            | RegistryError::Unreachable { .. }
+            | RegistryError::Unauthorized { .. }
+            | RegistryError::NotFound { .. }
+            | RegistryError::Rejected { .. }
+            | RegistryError::Server { .. }
+            | RegistryError::DigestMismatch { .. }
+            | RegistryError::Protocol { .. }
+            | RegistryError::Transfer { .. }
+            | RegistryError::Credentials { .. }
+            | RegistryError::ReadFile { .. }
+            | RegistryError::WriteDest { .. }
+            // Client set-up fails for outside reasons (no CA certificates found).
+            | RegistryError::ClientSetup { .. } => true,
+        }
     }
 
     /// Whether the registry could not be reached at all (so a cached copy may stand in).

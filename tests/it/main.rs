@@ -13,6 +13,9 @@ mod project;
 // Keys rcraft cannot honour yet stop pack before any work (nothing silently ignored).
 mod unsupported;
 
+// Exit codes of user mistakes through the binary (1 or 2, never 70).
+mod exit_codes;
+
 // Step caching (incremental packs) and `rcraft pull|build|stage|prime|clean`.
 mod lifecycle;
 
